@@ -1,0 +1,41 @@
+# Makefile: PGXS build of sqlite_fdw_mig, and the lists of tests.
+#
+#   make USE_PGXS=1 && make USE_PGXS=1 install
+#
+# bash test/run_tests.sh builds, installs and runs every test on a private cluster.
+
+MODULE_big = sqlite_fdw_mig
+OBJS = \
+	$(WIN32RES) \
+	connection.o \
+	deparse.o \
+	import.o \
+	option.o \
+	sqlite_fdw_mig.o \
+	typemap.o
+
+EXTENSION = sqlite_fdw_mig
+DATA = sqlite_fdw_mig--1.0.sql
+PGFILEDESC = "sqlite_fdw_mig - SQLite foreign data wrapper and migration to PostgreSQL"
+
+SHLIB_LINK = -lsqlite3
+PG_CPPFLAGS = -DUSE_ASSERT_CHECKING
+PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
+
+REGRESS = options import types datetime pushdown
+
+TAP_TESTS = 1
+PROVE_TESTS = test/t/*.pl
+
+EXTRA_CLEAN = test/fixtures/*.db regression.diffs regression.out results tmp_check
+
+USE_PGXS = 1
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# Prints the regression test list (used by test/run_tests.sh).
+print-regress:
+	@echo $(REGRESS)
+
+.PHONY: print-regress

@@ -1,0 +1,616 @@
+/*-------------------------------------------------------------------------
+ *
+ * connection.c
+ *		  Opening SQLite files safely, the per-backend cache of open handles,
+ *		  the read transaction that spans a PostgreSQL transaction, prepared
+ *		  statements that are released on error, and the mapping of SQLite
+ *		  errors to PostgreSQL errors.
+ *
+ * A SQLite file is untrusted input.  It is opened read-only on a URI built
+ * here (never on a string the user gave), with SQLite's defensive settings,
+ * and every SQL statement passes an authorizer that refuses ATTACH and
+ * pragmas that change settings.  A handle is cached per foreign server for the life of the
+ * backend; the first use in a PostgreSQL transaction starts a SQLite read
+ * transaction, so every scan in that transaction sees one snapshot, and the
+ * transaction end finalizes any statement left open and ends it.
+ *
+ * SQLite callbacks (busy, progress, authorizer) never raise PostgreSQL
+ * errors: they only decide, and the caller reports what SQLite returned.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <sys/stat.h>
+
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+
+#include "sqlite_fdw_mig.h"
+
+/* One cached SQLite handle, per foreign server. */
+struct SqliteConn
+{
+	Oid			serverid;		/* hash key: must be first */
+	sqlite3    *db;				/* NULL when not open */
+	char	   *path;			/* the file, in TopMemoryContext */
+	int			busy_timeout;	/* milliseconds */
+	bool		xact_open;		/* a SQLite read transaction is open */
+	bool		invalidated;	/* server options changed: reopen when idle */
+	uint32		server_hashvalue;	/* syscache hash of the server's OID */
+	dlist_head	stmts;			/* open SqliteStmts */
+	TimestampTz busy_start;		/* when the current busy wait began */
+};
+
+static HTAB *ConnectionHash = NULL;
+
+/* Pragmas a statement may read after the handle is set up. */
+static const char *const allowed_pragmas[] = {
+	"table_info", "table_xinfo", "table_list", "index_list", "index_info",
+	"index_xinfo", "foreign_key_list", "collation_list", "database_list",
+	NULL
+};
+
+static void open_database(SqliteConn *entry);
+static int	configure_handle(sqlite3 *db, SqliteConn *entry, const char **failed);
+static void close_connection(SqliteConn *entry);
+static void begin_read(SqliteConn *entry);
+static void end_transaction(SqliteConn *entry);
+static void finalize_stmt(SqliteStmt *st);
+static void stmt_context_callback(void *arg);
+static void sqlite_xact_callback(XactEvent event, void *arg);
+static void sqlite_inval_callback(Datum arg, int cacheid, uint32 hashvalue);
+static int	sqlite_busy_handler(void *arg, int count);
+static int	sqlite_progress_handler(void *arg);
+static int	sqlite_authorizer(void *arg, int action, const char *a1,
+							  const char *a2, const char *a3, const char *a4);
+static int	errcode_for_sqlite(int rc);
+
+/*
+ * Return the connection for "server", opening the file if needed, with a
+ * SQLite read transaction open for the current PostgreSQL transaction.
+ *
+ * Raises an ERROR (leaving nothing open) when the file cannot be opened as a
+ * SQLite database.
+ */
+SqliteConn *
+sqlite_get_connection(ForeignServer *server)
+{
+	SqliteConn *entry;
+	bool		found;
+
+	if (ConnectionHash == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(SqliteConn);
+		ConnectionHash = hash_create("sqlite_fdw_mig connections", 8, &ctl,
+									 HASH_ELEM | HASH_BLOBS);
+		RegisterXactCallback(sqlite_xact_callback, NULL);
+		CacheRegisterSyscacheCallback(FOREIGNSERVEROID,
+									  sqlite_inval_callback, (Datum) 0);
+	}
+
+	entry = hash_search(ConnectionHash, &server->serverid, HASH_ENTER, &found);
+	if (!found)
+	{
+		entry->db = NULL;
+		entry->path = NULL;
+		entry->busy_timeout = SQLITE_DEFAULT_BUSY_TIMEOUT;
+		entry->xact_open = false;
+		entry->invalidated = false;
+		dlist_init(&entry->stmts);
+	}
+
+	/* options changed since the file was opened: reopen if nothing uses it */
+	if (entry->db != NULL && entry->invalidated && !entry->xact_open &&
+		dlist_is_empty(&entry->stmts))
+		close_connection(entry);
+
+	if (entry->db == NULL)
+	{
+		SqliteServerOptions opts;
+
+		sqlite_get_server_options(server, &opts);
+		if (entry->path)
+			pfree(entry->path);
+		entry->path = MemoryContextStrdup(TopMemoryContext, opts.database);
+		entry->busy_timeout = opts.busy_timeout;
+		entry->server_hashvalue =
+			GetSysCacheHashValue1(FOREIGNSERVEROID,
+								  ObjectIdGetDatum(server->serverid));
+		entry->invalidated = false;
+		open_database(entry);
+	}
+
+	begin_read(entry);
+	return entry;
+}
+
+/* The SQLite handle of an open connection. */
+sqlite3 *
+sqlite_conn_handle(SqliteConn *conn)
+{
+	Assert(conn->db != NULL);
+	return conn->db;
+}
+
+/* The path of the file behind a connection. */
+const char *
+sqlite_conn_path(SqliteConn *conn)
+{
+	return conn->path;
+}
+
+/*
+ * Build the URI that opens "path" read-only: "file://" followed by the
+ * percent-encoded path and "?mode=ro".  Every byte outside the unreserved
+ * set is encoded, so nothing in the path ('?', '#', '%', a "file:" prefix)
+ * can add a URI parameter such as vfs= or mode=.  The path must be absolute.
+ */
+char *
+sqlite_build_uri(const char *path)
+{
+	StringInfoData buf;
+	const unsigned char *p;
+
+	Assert(path[0] == '/');
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "file://");
+	for (p = (const unsigned char *) path; *p; p++)
+	{
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+			(*p >= '0' && *p <= '9') || *p == '/' || *p == '-' ||
+			*p == '.' || *p == '_' || *p == '~')
+			appendStringInfoChar(&buf, (char) *p);
+		else
+			appendStringInfo(&buf, "%%%02X", *p);
+	}
+	appendStringInfoString(&buf, "?mode=ro");
+	return buf.data;
+}
+
+/*
+ * Set SQLite's hard heap limit.  SQLite's memory is outside PostgreSQL's
+ * accounting, so a hostile file must not be able to make it grow without
+ * bound; past the limit SQLite returns SQLITE_NOMEM, reported as an ERROR.
+ */
+void
+sqlite_set_memory_limit(int kilobytes)
+{
+	(void) sqlite3_hard_heap_limit64((sqlite3_int64) kilobytes * 1024);
+}
+
+/*
+ * Open entry->path as a SQLite database and set entry->db.  Checks the file
+ * first, so that the usual mistakes (a missing file, a directory, an empty
+ * file that SQLite would treat as a new database) get a clear message.
+ * On failure the handle is closed before the ERROR is raised.
+ */
+static void
+open_database(SqliteConn *entry)
+{
+	const char *path = entry->path;
+	struct stat st;
+	sqlite3    *db = NULL;
+	char	   *uri;
+	int			rc;
+	const char *failed = NULL;
+
+	if (path[0] != '/')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("SQLite database path must be absolute: \"%s\"", path)));
+
+	if (stat(path, &st) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open SQLite database \"%s\": %m", path)));
+	if (S_ISDIR(st.st_mode))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("could not open SQLite database \"%s\": it is a directory",
+						path)));
+	if (!S_ISREG(st.st_mode))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("could not open SQLite database \"%s\": it is not a regular file",
+						path)));
+	if (st.st_size == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+				 errmsg("could not open SQLite database \"%s\": the file is empty",
+						path),
+				 errdetail("SQLite would read an empty file as a new, empty database."),
+				 errhint("Check the path: a wrong path is the usual cause.")));
+
+	uri = sqlite_build_uri(path);
+	rc = sqlite3_open_v2(uri, &db,
+						 SQLITE_OPEN_READONLY | SQLITE_OPEN_URI |
+						 SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
+						 NULL);
+	pfree(uri);
+	if (rc == SQLITE_OK)
+		rc = configure_handle(db, entry, &failed);
+
+	if (rc != SQLITE_OK)
+	{
+		char	   *msg = pstrdup(db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+
+		sqlite3_close_v2(db);
+		if ((rc & 0xff) == SQLITE_INTERRUPT)
+			CHECK_FOR_INTERRUPTS();
+		ereport(ERROR,
+				(errcode(errcode_for_sqlite(rc)),
+				 errmsg("could not open SQLite database \"%s\"", path),
+				 errdetail_internal("%s", msg),
+				 ((rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT) ?
+				 errhint("The file is not a SQLite 3 database, or it is damaged.") : 0,
+				 failed ? errcontext("SQLite statement: %s", failed) : 0));
+	}
+
+	entry->db = db;
+}
+
+/*
+ * Apply the safety settings to a freshly opened handle and check that the
+ * file is a readable SQLite database.  Returns a SQLite result code; on
+ * failure "*failed" names the statement that failed, if any.
+ */
+static int
+configure_handle(sqlite3 *db, SqliteConn *entry, const char **failed)
+{
+	static const char *const setup[] = {
+		"PRAGMA mmap_size = 0",
+		"PRAGMA cell_size_check = ON",
+		"PRAGMA query_only = ON",
+		"PRAGMA trusted_schema = OFF",
+		/* reading the schema proves this is a SQLite database */
+		"SELECT count(*) FROM sqlite_schema",
+		NULL
+	};
+	int			rc;
+	int			i;
+
+	sqlite3_extended_result_codes(db, 1);
+	rc = sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, NULL);
+	/* a double-quoted name that does not exist must not become a string */
+	if (rc == SQLITE_OK)
+		rc = sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DML, 0, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DDL, 0, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+
+	sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 0);
+	sqlite3_busy_handler(db, sqlite_busy_handler, entry);
+	sqlite3_progress_handler(db, 1000, sqlite_progress_handler, NULL);
+
+	for (i = 0; setup[i] != NULL; i++)
+	{
+		rc = sqlite3_exec(db, setup[i], NULL, NULL, NULL);
+		if (rc != SQLITE_OK)
+		{
+			*failed = setup[i];
+			return rc;
+		}
+	}
+
+	return sqlite3_set_authorizer(db, sqlite_authorizer, NULL);
+}
+
+/* Close a cached handle; any statements must already be finalized. */
+static void
+close_connection(SqliteConn *entry)
+{
+	Assert(dlist_is_empty(&entry->stmts));
+	if (entry->db != NULL)
+		sqlite3_close_v2(entry->db);
+	entry->db = NULL;
+	entry->xact_open = false;
+}
+
+/* Start the SQLite read transaction of this PostgreSQL transaction. */
+static void
+begin_read(SqliteConn *entry)
+{
+	int			rc;
+
+	if (entry->xact_open)
+		return;
+	rc = sqlite3_exec(entry->db, "BEGIN", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		sqlite_report(entry, rc, "BEGIN");
+	entry->xact_open = true;
+}
+
+/*
+ * End whatever the current PostgreSQL transaction left open on "entry":
+ * finalize its statements and end the SQLite transaction.  Never raises an
+ * ERROR (it runs during abort); a handle that cannot end its transaction is
+ * closed instead.
+ */
+static void
+end_transaction(SqliteConn *entry)
+{
+	dlist_mutable_iter iter;
+
+	dlist_foreach_modify(iter, &entry->stmts)
+		finalize_stmt(dlist_container(SqliteStmt, node, iter.cur));
+
+	if (entry->db != NULL && entry->xact_open)
+	{
+		int			rc;
+
+		/* a pending cancel must not interrupt the ROLLBACK itself */
+		sqlite3_progress_handler(entry->db, 0, NULL, NULL);
+		rc = sqlite3_exec(entry->db, "ROLLBACK", NULL, NULL, NULL);
+		sqlite3_progress_handler(entry->db, 1000, sqlite_progress_handler, NULL);
+		entry->xact_open = false;
+		if (rc != SQLITE_OK && !sqlite3_get_autocommit(entry->db))
+			close_connection(entry);
+	}
+	entry->xact_open = false;
+
+	if (entry->invalidated && entry->db != NULL)
+		close_connection(entry);
+}
+
+static void
+sqlite_xact_callback(XactEvent event, void *arg)
+{
+	HASH_SEQ_STATUS scan;
+	SqliteConn *entry;
+
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
+			break;
+		default:
+			return;
+	}
+
+	hash_seq_init(&scan, ConnectionHash);
+	while ((entry = (SqliteConn *) hash_seq_search(&scan)))
+		end_transaction(entry);
+}
+
+/* A server changed or was dropped: reopen its file when it is next idle. */
+static void
+sqlite_inval_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	HASH_SEQ_STATUS scan;
+	SqliteConn *entry;
+
+	hash_seq_init(&scan, ConnectionHash);
+	while ((entry = (SqliteConn *) hash_seq_search(&scan)))
+	{
+		if (hashvalue == 0 || entry->server_hashvalue == hashvalue)
+			entry->invalidated = true;
+	}
+}
+
+/*
+ * Prepare "sql" on "conn".  The statement is finalized by sqlite_finalize(),
+ * by the reset of the current memory context, or at transaction end.
+ */
+SqliteStmt *
+sqlite_prepare(SqliteConn *conn, const char *sql)
+{
+	SqliteStmt *st;
+	sqlite3_stmt *stmt = NULL;
+	int			rc;
+
+	rc = sqlite3_prepare_v2(conn->db, sql, -1, &stmt, NULL);
+	if (rc != SQLITE_OK)
+		sqlite_report(conn, rc, sql);
+	if (stmt == NULL)
+		elog(ERROR, "SQLite statement is empty: %s", sql);
+
+	st = palloc0(sizeof(SqliteStmt));
+	st->stmt = stmt;
+	st->conn = conn;
+	st->sql = pstrdup(sql);
+	dlist_push_tail(&conn->stmts, &st->node);
+	st->cb.func = stmt_context_callback;
+	st->cb.arg = st;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &st->cb);
+	return st;
+}
+
+/* Step a statement; returns SQLITE_ROW or SQLITE_DONE, or raises an ERROR. */
+int
+sqlite_step(SqliteStmt *st)
+{
+	int			rc = sqlite3_step(st->stmt);
+
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		sqlite_report(st->conn, rc, st->sql);
+	return rc;
+}
+
+/* Reset a statement for another execution and clear its parameters. */
+void
+sqlite_reset(SqliteStmt *st)
+{
+	if (st->stmt == NULL)
+		return;
+	(void) sqlite3_reset(st->stmt);
+	(void) sqlite3_clear_bindings(st->stmt);
+}
+
+/* Finalize a statement now; harmless if it was finalized already. */
+void
+sqlite_finalize(SqliteStmt *st)
+{
+	finalize_stmt(st);
+}
+
+static void
+finalize_stmt(SqliteStmt *st)
+{
+	if (st->stmt == NULL)
+		return;
+	sqlite3_finalize(st->stmt);
+	st->stmt = NULL;
+	dlist_delete(&st->node);
+}
+
+static void
+stmt_context_callback(void *arg)
+{
+	finalize_stmt((SqliteStmt *) arg);
+}
+
+/*
+ * Raise an ERROR for SQLite result code "rc" on "conn", with SQLite's message
+ * in the detail and the SQL in the context.  An interrupted statement is
+ * reported as the cancel or termination that interrupted it.
+ */
+void
+sqlite_report(SqliteConn *conn, int rc, const char *sql)
+{
+	const char *msg = conn->db ? sqlite3_errmsg(conn->db) : sqlite3_errstr(rc);
+	int			primary = rc & 0xff;
+
+	if (primary == SQLITE_INTERRUPT)
+	{
+		CHECK_FOR_INTERRUPTS();
+		ereport(ERROR,
+				(errcode(ERRCODE_QUERY_CANCELED),
+				 errmsg("canceling statement due to user request")));
+	}
+
+	ereport(ERROR,
+			(errcode(errcode_for_sqlite(rc)),
+			 errmsg("could not read SQLite database \"%s\"", conn->path),
+			 errdetail_internal("%s", msg),
+			 primary == SQLITE_BUSY || primary == SQLITE_LOCKED ?
+			 errhint("Another process holds a lock on the file. Raise the server option \"busy_timeout\" (now %d ms) to wait longer.",
+					 conn->busy_timeout) :
+			 primary == SQLITE_NOMEM ?
+			 errhint("SQLite ran out of memory. Raise \"sqlite_fdw_mig.sqlite_memory_limit\" if the file is trusted.") :
+			 (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) ?
+			 errhint("The file is damaged. Check it with: sqlite3 FILE \"PRAGMA integrity_check\".") : 0,
+			 sql ? errcontext("SQLite statement: %s", sql) : 0));
+}
+
+/* The SQLSTATE for a SQLite result code. */
+static int
+errcode_for_sqlite(int rc)
+{
+	switch (rc & 0xff)
+	{
+		case SQLITE_BUSY:
+		case SQLITE_LOCKED:
+			return ERRCODE_LOCK_NOT_AVAILABLE;
+		case SQLITE_NOMEM:
+			return ERRCODE_OUT_OF_MEMORY;
+		case SQLITE_CORRUPT:
+		case SQLITE_NOTADB:
+			return ERRCODE_DATA_CORRUPTED;
+		case SQLITE_IOERR:
+			return ERRCODE_IO_ERROR;
+		case SQLITE_CANTOPEN:
+			return ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION;
+		case SQLITE_FULL:
+			return ERRCODE_DISK_FULL;
+		case SQLITE_TOOBIG:
+			return ERRCODE_PROGRAM_LIMIT_EXCEEDED;
+		case SQLITE_AUTH:
+		case SQLITE_PERM:
+			return ERRCODE_INSUFFICIENT_PRIVILEGE;
+		case SQLITE_READONLY:
+			return ERRCODE_READ_ONLY_SQL_TRANSACTION;
+		case SQLITE_CONSTRAINT:
+			return ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION;
+		case SQLITE_INTERRUPT:
+			return ERRCODE_QUERY_CANCELED;
+		default:
+			return ERRCODE_FDW_ERROR;
+	}
+}
+
+/*
+ * SQLite calls this while a lock it needs is held by another process.
+ * Wait on the latch in short, growing steps until busy_timeout has passed,
+ * and stop at once on cancel or termination.  Returns 0 to give up.
+ */
+static int
+sqlite_busy_handler(void *arg, int count)
+{
+	SqliteConn *entry = (SqliteConn *) arg;
+	TimestampTz now = GetCurrentTimestamp();
+	long		elapsed;
+	long		sleep_ms;
+
+	if (QueryCancelPending || ProcDiePending)
+		return 0;
+	if (count == 0)
+		entry->busy_start = now;
+	elapsed = TimestampDifferenceMilliseconds(entry->busy_start, now);
+	if (elapsed >= entry->busy_timeout)
+		return 0;
+
+	sleep_ms = Min(1L << Min(count, 7), 100L);
+	sleep_ms = Min(sleep_ms, entry->busy_timeout - elapsed);
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					 sleep_ms, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	return (QueryCancelPending || ProcDiePending) ? 0 : 1;
+}
+
+/* Interrupt a running SQLite statement when the query is canceled. */
+static int
+sqlite_progress_handler(void *arg)
+{
+	return (QueryCancelPending || ProcDiePending) ? 1 : 0;
+}
+
+/*
+ * Refuse ATTACH, DETACH and pragmas other than the catalog readers.  The
+ * handle is opened read-only with query_only set, so writes fail anyway
+ * (and SQLite checks internal UPDATEs of sqlite_schema here while it loads
+ * the schema, so they cannot be refused); this keeps a name or expression
+ * from the file from reaching another file or changing a setting.
+ */
+static int
+sqlite_authorizer(void *arg, int action, const char *a1, const char *a2,
+				  const char *a3, const char *a4)
+{
+	int			i;
+
+	switch (action)
+	{
+		case SQLITE_ATTACH:
+		case SQLITE_DETACH:
+			return SQLITE_DENY;
+		case SQLITE_PRAGMA:
+			for (i = 0; allowed_pragmas[i] != NULL; i++)
+			{
+				if (a1 != NULL && sqlite3_stricmp(a1, allowed_pragmas[i]) == 0)
+					return SQLITE_OK;
+			}
+			return SQLITE_DENY;
+		default:
+			return SQLITE_OK;
+	}
+}

@@ -1,0 +1,435 @@
+/*-------------------------------------------------------------------------
+ *
+ * deparse.c
+ *		  The SQL sent to SQLite: the SELECT of a foreign scan, and the WHERE
+ *		  conditions that may be evaluated by SQLite.
+ *
+ * A condition is pushed down only when SQLite can never make it drop a row
+ * that PostgreSQL would keep.  SQLite files hold values of any storage class
+ * in any column, and a value of an unexpected class may convert to a
+ * PostgreSQL value that satisfies the condition even though SQLite's
+ * comparison says otherwise (text '5' against integer 5).  So each pushed
+ * comparison is guarded: rows whose storage class is not the one the
+ * comparison is exact for always pass, and PostgreSQL re-checks every
+ * condition on the rows SQLite returns.  The pushed WHERE is thus a filter
+ * that is never stricter than the query; it only saves converting and
+ * shipping rows SQLite can rule out.
+ *
+ * Constants and parameters are never pasted into the SQL: each becomes a
+ * numbered parameter (?N) bound at execution.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_operator.h"
+#include "catalog/pg_type.h"
+#include "mb/pg_wchar.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+#include "sqlite_fdw_mig.h"
+
+/* The comparison families that may be pushed, by column type. */
+typedef enum PushClass
+{
+	PUSH_NONE,
+	PUSH_INT,					/* int2/int4/int8 column: all comparisons */
+	PUSH_FLOAT,					/* float8 column: all comparisons */
+	PUSH_TEXT					/* text/varchar column: = and <> only */
+} PushClass;
+
+typedef struct DeparseCtx
+{
+	StringInfo	buf;
+	Relation	rel;
+	Index		relid;			/* range table index of the scanned relation */
+	List	  **params;			/* expressions bound as ?1, ?2, ... */
+} DeparseCtx;
+
+static PushClass push_class_of_type(Oid typid);
+static Var *strip_to_var(Expr *e, Index relid);
+static bool is_value_operand(Expr *e);
+static bool pushable_opexpr(OpExpr *op, Index relid, Var **var,
+							Expr **value, bool *var_first);
+static void deparse_clause(Expr *node, DeparseCtx *ctx, bool negate);
+static void deparse_column(Var *var, DeparseCtx *ctx);
+static int	add_param(Expr *value, DeparseCtx *ctx);
+
+/*
+ * Append a double-quoted SQLite identifier: "name" (in the database encoding)
+ * converted to UTF-8, embedded quotes doubled by SQLite's "%w".
+ */
+void
+sqlite_append_ident(StringInfo buf, const char *name)
+{
+	char	   *utf8 = pg_server_to_any(name, strlen(name), PG_UTF8);
+	char	   *q = sqlite3_mprintf("\"%w\"", utf8);
+
+	if (q == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory")));
+	appendStringInfoString(buf, q);
+	sqlite3_free(q);
+}
+
+/* Which comparisons on a column of type typid may be pushed. */
+static PushClass
+push_class_of_type(Oid typid)
+{
+	switch (typid)
+	{
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+			return PUSH_INT;
+		case FLOAT8OID:
+			return PUSH_FLOAT;
+		case TEXTOID:
+		case VARCHAROID:
+			return PUSH_TEXT;
+		default:
+			return PUSH_NONE;
+	}
+}
+
+/* The Var of the scanned relation under relabeling, or NULL. */
+static Var *
+strip_to_var(Expr *e, Index relid)
+{
+	while (e && IsA(e, RelabelType))
+		e = ((RelabelType *) e)->arg;
+	if (e && IsA(e, Var))
+	{
+		Var		   *v = (Var *) e;
+
+		if ((Index) v->varno == relid && v->varlevelsup == 0 && v->varattno > 0)
+			return v;
+	}
+	return NULL;
+}
+
+/* A constant or a query parameter: something bound, never pasted. */
+static bool
+is_value_operand(Expr *e)
+{
+	while (e && IsA(e, RelabelType))
+		e = ((RelabelType *) e)->arg;
+	if (e == NULL)
+		return false;
+	if (IsA(e, Const))
+		return true;
+	if (IsA(e, Param))
+	{
+		Param	   *p = (Param *) e;
+
+		return p->paramkind == PARAM_EXTERN || p->paramkind == PARAM_EXEC;
+	}
+	return false;
+}
+
+/*
+ * Is "op" a comparison "column op value" (either way round) with a built-in
+ * operator whose SQLite meaning is the same for the column's storage class?
+ */
+static bool
+pushable_opexpr(OpExpr *op, Index relid, Var **var, Expr **value,
+				bool *var_first)
+{
+	HeapTuple	tup;
+	Form_pg_operator form;
+	const char *name;
+	Expr	   *l,
+			   *r;
+	PushClass	cls;
+	Oid			valtype;
+	bool		ok;
+
+	if (list_length(op->args) != 2 || op->opno >= FirstGenbkiObjectId)
+		return false;
+	l = linitial(op->args);
+	r = lsecond(op->args);
+	if ((*var = strip_to_var(l, relid)) != NULL && is_value_operand(r))
+	{
+		*value = r;
+		*var_first = true;
+	}
+	else if ((*var = strip_to_var(r, relid)) != NULL && is_value_operand(l))
+	{
+		*value = l;
+		*var_first = false;
+	}
+	else
+		return false;
+
+	cls = push_class_of_type((*var)->vartype);
+	valtype = exprType((Node *) *value);
+	if (cls == PUSH_NONE)
+		return false;
+
+	tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(op->opno));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	form = (Form_pg_operator) GETSTRUCT(tup);
+	name = NameStr(form->oprname);
+	ok = (strcmp(name, "=") == 0 || strcmp(name, "<>") == 0);
+	if (cls != PUSH_TEXT)
+		ok = ok || strcmp(name, "<") == 0 || strcmp(name, "<=") == 0 ||
+			strcmp(name, ">") == 0 || strcmp(name, ">=") == 0;
+	ReleaseSysCache(tup);
+	if (!ok)
+		return false;
+
+	switch (cls)
+	{
+		case PUSH_INT:
+			return valtype == INT2OID || valtype == INT4OID || valtype == INT8OID;
+		case PUSH_FLOAT:
+			return valtype == FLOAT8OID || valtype == FLOAT4OID;
+		case PUSH_TEXT:
+			/* byte equality is only equality under a deterministic collation */
+			if (valtype != TEXTOID && valtype != VARCHAROID)
+				return false;
+			return OidIsValid(op->inputcollid) &&
+				get_collation_isdeterministic(op->inputcollid);
+		case PUSH_NONE:
+			break;
+	}
+	return false;
+}
+
+/*
+ * May "clause" (a restriction on baserel) be sent to SQLite?
+ */
+bool
+sqlite_is_pushable_clause(PlannerInfo *root, RelOptInfo *baserel, Expr *clause)
+{
+	if (clause == NULL)
+		return false;
+
+	switch (nodeTag(clause))
+	{
+		case T_BoolExpr:
+			{
+				BoolExpr   *b = (BoolExpr *) clause;
+				ListCell   *lc;
+
+				foreach(lc, b->args)
+				{
+					if (!sqlite_is_pushable_clause(root, baserel, lfirst(lc)))
+						return false;
+				}
+				return true;
+			}
+		case T_NullTest:
+			{
+				NullTest   *nt = (NullTest *) clause;
+
+				return !nt->argisrow &&
+					strip_to_var(nt->arg, baserel->relid) != NULL;
+			}
+		case T_OpExpr:
+			{
+				Var		   *var;
+				Expr	   *value;
+				bool		var_first;
+
+				return pushable_opexpr((OpExpr *) clause, baserel->relid,
+									   &var, &value, &var_first);
+			}
+		default:
+			return false;
+	}
+}
+
+/*
+ * Build the SELECT for a scan of "rel" (SQLite table "tablename"): first the
+ * rowid (or NULL when the table has none), then the columns the query needs,
+ * whose attribute numbers go to *retrieved_attrs, then the WHERE made of
+ * "remote_conds" (RestrictInfos).  The expressions to bind as ?1, ?2, ... go
+ * to *params_list.
+ */
+void
+sqlite_deparse_select(StringInfo buf, PlannerInfo *root, RelOptInfo *baserel,
+					  Relation rel, const char *tablename, const char *rowid_name,
+					  List *remote_conds, List **retrieved_attrs,
+					  List **params_list)
+{
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	Bitmapset  *attrs_used = NULL;
+	bool		whole_row;
+	int			i;
+	ListCell   *lc;
+	DeparseCtx	ctx;
+
+	*retrieved_attrs = NIL;
+	*params_list = NIL;
+
+	/* the columns the target list and the local conditions need */
+	pull_varattnos((Node *) baserel->reltarget->exprs, baserel->relid, &attrs_used);
+	foreach(lc, baserel->baserestrictinfo)
+	{
+		RestrictInfo *ri = lfirst_node(RestrictInfo, lc);
+
+		pull_varattnos((Node *) ri->clause, baserel->relid, &attrs_used);
+	}
+	whole_row = bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, attrs_used);
+
+	appendStringInfoString(buf, "SELECT ");
+	if (rowid_name)
+		sqlite_append_ident(buf, rowid_name);
+	else
+		appendStringInfoString(buf, "NULL");
+
+	for (i = 1; i <= tupdesc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i - 1);
+
+		if (att->attisdropped)
+			continue;
+		if (!whole_row &&
+			!bms_is_member(i - FirstLowInvalidHeapAttributeNumber, attrs_used))
+			continue;
+		appendStringInfoString(buf, ", ");
+		sqlite_append_ident(buf, sqlite_column_name(RelationGetRelid(rel), i));
+		*retrieved_attrs = lappend_int(*retrieved_attrs, i);
+	}
+
+	appendStringInfoString(buf, " FROM \"main\".");
+	sqlite_append_ident(buf, tablename);
+
+	ctx.buf = buf;
+	ctx.rel = rel;
+	ctx.relid = baserel->relid;
+	ctx.params = params_list;
+	foreach(lc, remote_conds)
+	{
+		RestrictInfo *ri = lfirst_node(RestrictInfo, lc);
+
+		appendStringInfoString(buf, foreach_current_index(lc) == 0 ? " WHERE " : " AND ");
+		deparse_clause(ri->clause, &ctx, false);
+	}
+}
+
+/*
+ * Append a pushable clause, negated if "negate" (NOT is pushed down to the
+ * comparisons, so that each can keep its storage-class guard).
+ */
+static void
+deparse_clause(Expr *node, DeparseCtx *ctx, bool negate)
+{
+	StringInfo	buf = ctx->buf;
+
+	switch (nodeTag(node))
+	{
+		case T_BoolExpr:
+			{
+				BoolExpr   *b = (BoolExpr *) node;
+				const char *op;
+				ListCell   *lc;
+
+				if (b->boolop == NOT_EXPR)
+				{
+					deparse_clause(linitial(b->args), ctx, !negate);
+					return;
+				}
+				/* De Morgan: NOT (a AND b) = (NOT a OR NOT b) */
+				if ((b->boolop == AND_EXPR) != negate)
+					op = " AND ";
+				else
+					op = " OR ";
+				appendStringInfoChar(buf, '(');
+				foreach(lc, b->args)
+				{
+					if (foreach_current_index(lc) > 0)
+						appendStringInfoString(buf, op);
+					deparse_clause(lfirst(lc), ctx, negate);
+				}
+				appendStringInfoChar(buf, ')');
+				return;
+			}
+		case T_NullTest:
+			{
+				NullTest   *nt = (NullTest *) node;
+				bool		isnull = (nt->nulltesttype == IS_NULL) != negate;
+
+				/* NULL is exact: SQLite NULL is PostgreSQL NULL and nothing else is */
+				appendStringInfoChar(buf, '(');
+				deparse_column(strip_to_var(nt->arg, ctx->relid), ctx);
+				appendStringInfoString(buf, isnull ? " IS NULL)" : " IS NOT NULL)");
+				return;
+			}
+		case T_OpExpr:
+			{
+				OpExpr	   *op = (OpExpr *) node;
+				Var		   *var = NULL;
+				Expr	   *value = NULL;
+				bool		var_first = true;
+				PushClass	cls;
+				const char *opname;
+				const char *guard;
+				int			param;
+
+				/* classification was done at planning; find the operands again */
+				if (!pushable_opexpr(op, ctx->relid, &var, &value, &var_first))
+					elog(ERROR, "clause is not pushable");
+				cls = push_class_of_type(var->vartype);
+				opname = get_opname(op->opno);
+				guard = cls == PUSH_INT ? "'integer'" :
+					cls == PUSH_FLOAT ? "'real'" : "'text'";
+				param = add_param(value, ctx);
+
+				appendStringInfoString(buf, "(typeof(");
+				deparse_column(var, ctx);
+				appendStringInfo(buf, ") NOT IN (%s, 'null') OR ", guard);
+				/* a NaN parameter is bound as NULL: let every row through */
+				if (cls == PUSH_FLOAT)
+					appendStringInfo(buf, "?%d IS NULL OR ", param);
+				if (negate)
+					appendStringInfoString(buf, "NOT ");
+				appendStringInfoChar(buf, '(');
+				if (var_first)
+				{
+					deparse_column(var, ctx);
+					if (cls == PUSH_TEXT)
+						appendStringInfoString(buf, " COLLATE BINARY");
+					appendStringInfo(buf, " %s ?%d", opname, param);
+				}
+				else
+				{
+					appendStringInfo(buf, "?%d %s ", param, opname);
+					deparse_column(var, ctx);
+					if (cls == PUSH_TEXT)
+						appendStringInfoString(buf, " COLLATE BINARY");
+				}
+				appendStringInfoString(buf, "))");
+				return;
+			}
+		default:
+			elog(ERROR, "unexpected node type in pushed condition: %d",
+				 (int) nodeTag(node));
+	}
+}
+
+/* Append the SQLite name of a column. */
+static void
+deparse_column(Var *var, DeparseCtx *ctx)
+{
+	sqlite_append_ident(ctx->buf,
+						sqlite_column_name(RelationGetRelid(ctx->rel),
+										   var->varattno));
+}
+
+/* Register a value to bind and return its parameter number. */
+static int
+add_param(Expr *value, DeparseCtx *ctx)
+{
+	*ctx->params = lappend(*ctx->params, value);
+	return list_length(*ctx->params);
+}

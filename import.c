@@ -1,0 +1,383 @@
+/*-------------------------------------------------------------------------
+ *
+ * import.c
+ *		  SQLite catalog introspection: IMPORT FOREIGN SCHEMA, the rowid of a
+ *		  table, row-count estimates, and PostgreSQL-safe names for SQLite
+ *		  names.
+ *
+ * Names and declared types come from the file and are untrusted: names
+ * reach PostgreSQL only through quote_identifier() or quote_literal_cstr(),
+ * and declared types only as one of the type table's fixed type names.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "commands/defrem.h"
+#include "common/hashfn.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+
+#include "sqlite_fdw_mig.h"
+
+static bool name_matches(const char *sqlite_name, List *table_list,
+						 char **local_name);
+static bool is_shadow_table(const char *name, List *virtual_tables);
+static const char *utf8(const char *name);
+static char *server_name(const char *sqlite_name);
+static char *local_name(const char *sqlite_name);
+static char *build_create_statement(SqliteConn *conn, const char *server,
+									const char *sqlite_name,
+									const char *relname, bool import_not_null);
+
+/*
+ * Return a PostgreSQL name for a SQLite name: converted to the database
+ * encoding, and, when longer than NAMEDATALEN - 1 bytes, cut at a character
+ * boundary and given a suffix from a hash of the whole name, so that two
+ * long names that share a prefix stay distinct.
+ */
+char *
+sqlite_shorten_name(const char *name)
+{
+	int			len = strlen(name);
+	int			keep;
+	uint32		h;
+
+	if (len < NAMEDATALEN)
+		return pstrdup(name);
+	h = hash_bytes((const unsigned char *) name, len);
+	keep = pg_mbcliplen(name, len, NAMEDATALEN - 1 - 9);
+	return psprintf("%.*s_%08x", keep, name, h);
+}
+
+/* A name in the database encoding, in UTF-8 for SQLite. */
+static const char *
+utf8(const char *name)
+{
+	return pg_server_to_any(name, strlen(name), PG_UTF8);
+}
+
+/* A SQLite name (UTF-8) in the database encoding, or NULL if not UTF-8. */
+static char *
+server_name(const char *sqlite_name)
+{
+	int			len = strlen(sqlite_name);
+
+	if (!pg_verify_mbstr(PG_UTF8, sqlite_name, len, true))
+		return NULL;
+	return pg_any_to_server(sqlite_name, len, PG_UTF8);
+}
+
+/* A SQLite name as a PostgreSQL name, or NULL if it is not UTF-8. */
+static char *
+local_name(const char *sqlite_name)
+{
+	char	   *conv = server_name(sqlite_name);
+
+	return conv ? sqlite_shorten_name(conv) : NULL;
+}
+
+/*
+ * The name under which SQLite table "table" exposes its rowid (rowid,
+ * _rowid_ or oid, whichever is not the name of a real column), or NULL for
+ * a WITHOUT ROWID table, a view or a virtual table.  *exists is set to
+ * whether the table (or view) exists at all.
+ */
+const char *
+sqlite_rowid_alias(SqliteConn *conn, const char *table, bool *exists)
+{
+	static const char *const aliases[] = {"rowid", "_rowid_", "oid"};
+	SqliteStmt *st;
+	bool		has_rowid = false;
+	bool		taken[3] = {false, false, false};
+	int			i;
+
+	st = sqlite_prepare(conn,
+						"SELECT type, wr FROM pragma_table_list "
+						"WHERE schema = 'main' AND name = ?1 COLLATE NOCASE");
+	sqlite3_bind_text(st->stmt, 1, utf8(table), -1, SQLITE_TRANSIENT);
+	*exists = false;
+	if (sqlite_step(st) == SQLITE_ROW)
+	{
+		const char *type = (const char *) sqlite3_column_text(st->stmt, 0);
+
+		*exists = true;
+		has_rowid = type && (strcmp(type, "table") == 0 ||
+							 strcmp(type, "shadow") == 0) &&
+			sqlite3_column_int(st->stmt, 1) == 0;
+	}
+	sqlite_finalize(st);
+	if (!has_rowid)
+		return NULL;
+
+	st = sqlite_prepare(conn, "SELECT name FROM pragma_table_xinfo(?1)");
+	sqlite3_bind_text(st->stmt, 1, utf8(table), -1, SQLITE_TRANSIENT);
+	while (sqlite_step(st) == SQLITE_ROW)
+	{
+		const char *col = (const char *) sqlite3_column_text(st->stmt, 0);
+
+		for (i = 0; i < 3; i++)
+			if (col && sqlite3_stricmp(col, aliases[i]) == 0)
+				taken[i] = true;
+	}
+	sqlite_finalize(st);
+
+	for (i = 0; i < 3; i++)
+		if (!taken[i])
+			return aliases[i];
+	return NULL;
+}
+
+/*
+ * A cheap estimate of the rows in "table": the row count that ANALYZE in
+ * SQLite stored in sqlite_stat1, else the largest rowid, else 1000.
+ */
+double
+sqlite_estimate_rows(SqliteConn *conn, const char *table, const char *rowid)
+{
+	SqliteStmt *st;
+	double		rows = -1;
+
+	st = sqlite_prepare(conn,
+						"SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'sqlite_stat1'");
+	if (sqlite_step(st) == SQLITE_ROW)
+	{
+		sqlite_finalize(st);
+		st = sqlite_prepare(conn,
+							"SELECT stat FROM sqlite_stat1 WHERE tbl = ?1 COLLATE NOCASE "
+							"ORDER BY idx IS NOT NULL LIMIT 1");
+		sqlite3_bind_text(st->stmt, 1, utf8(table), -1, SQLITE_TRANSIENT);
+		if (sqlite_step(st) == SQLITE_ROW &&
+			sqlite3_column_type(st->stmt, 0) == SQLITE_TEXT)
+			rows = strtod((const char *) sqlite3_column_text(st->stmt, 0), NULL);
+	}
+	sqlite_finalize(st);
+
+	if (rows < 0 && rowid != NULL)
+	{
+		StringInfoData sql;
+
+		initStringInfo(&sql);
+		appendStringInfoString(&sql, "SELECT max(");
+		sqlite_append_ident(&sql, rowid);
+		appendStringInfoString(&sql, ") FROM \"main\".");
+		sqlite_append_ident(&sql, table);
+		st = sqlite_prepare(conn, sql.data);
+		if (sqlite_step(st) == SQLITE_ROW &&
+			sqlite3_column_type(st->stmt, 0) == SQLITE_INTEGER)
+			rows = (double) sqlite3_column_int64(st->stmt, 0);
+		else
+			rows = 0;
+		sqlite_finalize(st);
+	}
+	return rows < 0 ? 1000 : rows;
+}
+
+/*
+ * IMPORT FOREIGN SCHEMA "main": one CREATE FOREIGN TABLE per ordinary table
+ * and view, with column types from the type table.  Virtual tables are
+ * skipped with a NOTICE, and their shadow tables and SQLite's own tables
+ * are never imported.
+ */
+List *
+sqliteImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
+{
+	ForeignServer *server = GetForeignServer(serverOid);
+	SqliteConn *conn;
+	SqliteStmt *st;
+	bool		import_not_null = true;
+	List	   *commands = NIL;
+	List	   *virtual_tables = NIL;
+	List	   *names = NIL;
+	List	   *types = NIL;
+	ListCell   *lc,
+			   *lc2;
+
+	foreach(lc, stmt->options)
+	{
+		DefElem    *def = (DefElem *) lfirst(lc);
+
+		if (strcmp(def->defname, "import_not_null") == 0)
+			import_not_null = defGetBoolean(def);
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+					 errmsg("invalid option \"%s\" for IMPORT FOREIGN SCHEMA",
+							def->defname),
+					 errhint("Valid options are: import_not_null.")));
+	}
+
+	if (strcmp(stmt->remote_schema, "main") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_SCHEMA_NOT_FOUND),
+				 errmsg("SQLite schema \"%s\" does not exist", stmt->remote_schema),
+				 errhint("A SQLite database has one schema to import: use IMPORT FOREIGN SCHEMA main.")));
+
+	conn = sqlite_get_connection(server);
+
+	st = sqlite_prepare(conn,
+						"SELECT name, type FROM pragma_table_list "
+						"WHERE schema = 'main' AND type IN ('table', 'view', 'virtual') "
+						"AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name");
+	while (sqlite_step(st) == SQLITE_ROW)
+	{
+		char	   *name = pstrdup((const char *) sqlite3_column_text(st->stmt, 0));
+		char	   *type = pstrdup((const char *) sqlite3_column_text(st->stmt, 1));
+
+		CHECK_FOR_INTERRUPTS();
+		if (strcmp(type, "virtual") == 0)
+			virtual_tables = lappend(virtual_tables, name);
+		names = lappend(names, name);
+		types = lappend(types, type);
+	}
+	sqlite_finalize(st);
+
+	forboth(lc, names, lc2, types)
+	{
+		const char *name = lfirst(lc);
+		const char *type = lfirst(lc2);
+		char	   *relname;
+
+		CHECK_FOR_INTERRUPTS();
+		if (!name_matches(name, stmt->table_list, &relname))
+		{
+			if (stmt->list_type == FDW_IMPORT_SCHEMA_LIMIT_TO)
+				continue;
+		}
+		else if (stmt->list_type == FDW_IMPORT_SCHEMA_EXCEPT)
+			continue;
+
+		if (strcmp(type, "virtual") == 0)
+		{
+			ereport(NOTICE,
+					(errmsg("skipping SQLite virtual table \"%s\"", name),
+					 errdetail("Virtual tables (full-text search and others) are not imported.")));
+			continue;
+		}
+		if (is_shadow_table(name, virtual_tables))
+			continue;
+
+		if (relname == NULL)
+			relname = local_name(name);
+		if (relname == NULL)
+		{
+			ereport(WARNING,
+					(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+					 errmsg("skipping SQLite table whose name is not valid UTF-8")));
+			continue;
+		}
+		commands = lappend(commands,
+						   build_create_statement(conn, server->servername,
+												  name, relname,
+												  import_not_null));
+	}
+	return commands;
+}
+
+/*
+ * Does SQLite table "sqlite_name" match a name of LIMIT TO / EXCEPT?  SQLite
+ * names are case-insensitive, so "LIMIT TO (album)" matches "Album"; the
+ * foreign table then takes the name as written in LIMIT TO (*local_name),
+ * which is also the name core PostgreSQL filters on.
+ */
+static bool
+name_matches(const char *sqlite_name, List *table_list, char **local_name)
+{
+	ListCell   *lc;
+
+	*local_name = NULL;
+	foreach(lc, table_list)
+	{
+		RangeVar   *rv = (RangeVar *) lfirst(lc);
+
+		if (sqlite3_stricmp(rv->relname, sqlite_name) == 0)
+		{
+			*local_name = rv->relname;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Is "name" a shadow table of one of "virtual_tables"?  SQLite knows the
+ * shadow tables of the modules it has (pragma_table_list says 'shadow' and
+ * they are not listed); this also catches those of FTS3/4/5 and R*Tree
+ * tables, by their fixed suffixes.
+ */
+static bool
+is_shadow_table(const char *name, List *virtual_tables)
+{
+	static const char *const suffixes[] = {
+		"_content", "_segments", "_segdir", "_docsize", "_stat", "_data",
+		"_idx", "_config", "_node", "_parent", "_rowid", NULL
+	};
+	ListCell   *lc;
+
+	foreach(lc, virtual_tables)
+	{
+		const char *vt = lfirst(lc);
+		size_t		len = strlen(vt);
+		int			i;
+
+		if (strlen(name) <= len || sqlite3_strnicmp(name, vt, len) != 0)
+			continue;
+		for (i = 0; suffixes[i]; i++)
+			if (sqlite3_stricmp(name + len, suffixes[i]) == 0)
+				return true;
+	}
+	return false;
+}
+
+/*
+ * The CREATE FOREIGN TABLE command for SQLite table "sqlite_name", named
+ * "relname" in PostgreSQL.
+ */
+static char *
+build_create_statement(SqliteConn *conn, const char *server,
+					   const char *sqlite_name, const char *relname,
+					   bool import_not_null)
+{
+	StringInfoData buf;
+	SqliteStmt *st;
+	int			ncols = 0;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "CREATE FOREIGN TABLE %s (", quote_identifier(relname));
+
+	/* hidden: 0 normal, 1 hidden column of a virtual table, 2/3 generated */
+	st = sqlite_prepare(conn,
+						"SELECT name, type, \"notnull\" FROM pragma_table_xinfo(?1) "
+						"WHERE hidden <> 1 ORDER BY cid");
+	sqlite3_bind_text(st->stmt, 1, sqlite_name, -1, SQLITE_TRANSIENT);
+	while (sqlite_step(st) == SQLITE_ROW)
+	{
+		const char *colname = (const char *) sqlite3_column_text(st->stmt, 0);
+		const char *decltype = (const char *) sqlite3_column_text(st->stmt, 1);
+		bool		notnull = sqlite3_column_int(st->stmt, 2) != 0;
+		char	   *attname = local_name(colname ? colname : "");
+
+		if (attname == NULL || attname[0] == '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+					 errmsg("column name in SQLite table \"%s\" is not valid UTF-8",
+							relname)));
+
+		appendStringInfo(&buf, "%s\n  %s %s", ncols > 0 ? "," : "",
+						 quote_identifier(attname),
+						 sqlite_map_declared_type(decltype));
+		if (strcmp(attname, colname) != 0)
+			appendStringInfo(&buf, " OPTIONS (column_name %s)",
+							 quote_literal_cstr(server_name(colname)));
+		if (notnull && import_not_null)
+			appendStringInfoString(&buf, " NOT NULL");
+		ncols++;
+	}
+	sqlite_finalize(st);
+
+	appendStringInfo(&buf, "\n) SERVER %s OPTIONS (table %s);",
+					 quote_identifier(server),
+					 quote_literal_cstr(server_name(sqlite_name)));
+	return buf.data;
+}

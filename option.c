@@ -1,0 +1,331 @@
+/*-------------------------------------------------------------------------
+ *
+ * option.c
+ *		  The options of sqlite_fdw_mig: the validator, lookup of option
+ *		  values for a server, table or column, and the privilege check that
+ *		  guards every way of naming a file on the server.
+ *
+ * Option names follow pgspider's sqlite_fdw where they mean the same
+ * (database, table, column_name), so existing DDL keeps working after the
+ * wrapper name is changed.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "access/reloptions.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_foreign_server.h"
+#include "catalog/pg_foreign_table.h"
+#include "catalog/pg_user_mapping.h"
+#include "catalog/pg_attribute.h"
+#include "commands/defrem.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/varlena.h"
+
+#include "sqlite_fdw_mig.h"
+
+/* One valid option: its name and the catalog it may appear in. */
+typedef struct SqliteOption
+{
+	const char *name;
+	Oid			context;
+} SqliteOption;
+
+static const SqliteOption valid_options[] = {
+	/* server */
+	{"database", ForeignServerRelationId},
+	{"busy_timeout", ForeignServerRelationId},
+	/* foreign table */
+	{"table", ForeignTableRelationId},
+	/* column */
+	{"column_name", AttributeRelationId},
+	{"datetime_unit", AttributeRelationId},
+	{NULL, InvalidOid}
+};
+
+static const char *context_name(Oid context);
+static void report_unknown_option(const char *name, Oid context);
+static int	parse_busy_timeout(const char *value);
+
+PG_FUNCTION_INFO_V1(sqlite_fdw_mig_validator);
+
+/*
+ * Validate the options given to a FOREIGN DATA WRAPPER, SERVER, USER MAPPING
+ * or FOREIGN TABLE (and its columns) that uses sqlite_fdw_mig.
+ *
+ * Raise an ERROR for an unknown option (with the closest valid name as a
+ * hint), a malformed value, a missing "database", or a "database" set by a
+ * role that may not read server files.
+ */
+Datum
+sqlite_fdw_mig_validator(PG_FUNCTION_ARGS)
+{
+	List	   *options_list = untransformRelOptions(PG_GETARG_DATUM(0));
+	Oid			catalog = PG_GETARG_OID(1);
+	bool		has_database = false;
+	ListCell   *cell;
+
+	foreach(cell, options_list)
+	{
+		DefElem    *def = (DefElem *) lfirst(cell);
+		const SqliteOption *opt;
+		char	   *value;
+
+		for (opt = valid_options; opt->name; opt++)
+		{
+			if (opt->context == catalog && strcmp(opt->name, def->defname) == 0)
+				break;
+		}
+		if (opt->name == NULL)
+			report_unknown_option(def->defname, catalog);
+
+		value = defGetString(def);
+
+		if (strcmp(def->defname, "database") == 0)
+		{
+			sqlite_check_read_privilege("set option \"database\"");
+			if (value[0] != '/')
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"database\" must be an absolute path, not \"%s\"",
+								value),
+						 errhint("Give the full path of the SQLite file on the database server, starting with \"/\".")));
+			has_database = true;
+		}
+		else if (strcmp(def->defname, "busy_timeout") == 0)
+			(void) parse_busy_timeout(value);
+		else if (strcmp(def->defname, "table") == 0 ||
+				 strcmp(def->defname, "column_name") == 0)
+		{
+			if (value[0] == '\0')
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"%s\" must not be empty", def->defname)));
+		}
+		else if (strcmp(def->defname, "datetime_unit") == 0)
+			(void) sqlite_parse_datetime_unit(value);
+	}
+
+	if (catalog == ForeignServerRelationId && !has_database)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+				 errmsg("option \"database\" is required for a sqlite_fdw_mig server"),
+				 errhint("Add OPTIONS (database '/path/to/file.db').")));
+
+	PG_RETURN_VOID();
+}
+
+/*
+ * Raise the error for an option that is not valid in "context", naming the
+ * closest valid option when one is close enough to be a likely typo, and
+ * the options that are valid otherwise.
+ */
+static void
+report_unknown_option(const char *name, Oid context)
+{
+	const SqliteOption *opt;
+	const char *best = NULL;
+	int			best_dist = INT_MAX;
+	StringInfoData valid;
+
+	initStringInfo(&valid);
+	for (opt = valid_options; opt->name; opt++)
+	{
+		int			dist;
+
+		if (opt->context != context)
+			continue;
+		appendStringInfo(&valid, "%s%s", valid.len > 0 ? ", " : "", opt->name);
+		dist = varstr_levenshtein(name, strlen(name), opt->name,
+								  strlen(opt->name), 1, 1, 1, false);
+		if (dist < best_dist)
+		{
+			best_dist = dist;
+			best = opt->name;
+		}
+	}
+
+	/* a distance of more than half the name is not a typo */
+	if (best != NULL && best_dist > (int) Max(strlen(name), strlen(best)) / 2)
+		best = NULL;
+
+	if (best != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+				 errmsg("invalid option \"%s\" for %s", name, context_name(context)),
+				 errhint("Perhaps you meant the option \"%s\".", best)));
+	else if (valid.len > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+				 errmsg("invalid option \"%s\" for %s", name, context_name(context)),
+				 errhint("Valid options in this context are: %s.", valid.data)));
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+				 errmsg("invalid option \"%s\" for %s", name, context_name(context)),
+				 errhint("A %s of sqlite_fdw_mig takes no options.",
+						 context_name(context))));
+}
+
+/* The user-facing name of an option catalog. */
+static const char *
+context_name(Oid context)
+{
+	switch (context)
+	{
+		case ForeignServerRelationId:
+			return "server";
+		case ForeignTableRelationId:
+			return "foreign table";
+		case AttributeRelationId:
+			return "column";
+		case UserMappingRelationId:
+			return "user mapping";
+		default:
+			return "foreign-data wrapper";
+	}
+}
+
+/* Parse a busy_timeout value (milliseconds, 0 to INT_MAX) or raise an ERROR. */
+static int
+parse_busy_timeout(const char *value)
+{
+	char	   *end;
+	long		ms;
+
+	errno = 0;
+	ms = strtol(value, &end, 10);
+	if (errno != 0 || end == value || *end != '\0' || ms < 0 || ms > INT_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for option \"busy_timeout\": \"%s\"", value),
+				 errhint("Give a number of milliseconds between 0 and %d.", INT_MAX)));
+	return (int) ms;
+}
+
+/*
+ * Parse a datetime_unit value or raise an ERROR.  Returns the unit.
+ */
+SqliteDatetimeUnit
+sqlite_parse_datetime_unit(const char *value)
+{
+	if (strcmp(value, "unixepoch") == 0)
+		return SQLITE_DT_UNIXEPOCH;
+	if (strcmp(value, "unixepoch_ms") == 0)
+		return SQLITE_DT_UNIXEPOCH_MS;
+	if (strcmp(value, "julianday") == 0)
+		return SQLITE_DT_JULIANDAY;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid value for option \"datetime_unit\": \"%s\"", value),
+			 errhint("Valid values are \"unixepoch\" (seconds since 1970), \"unixepoch_ms\" (milliseconds since 1970) and \"julianday\".")));
+	return SQLITE_DT_NONE;		/* keep compiler quiet */
+}
+
+/*
+ * Raise an ERROR unless the current role may read files on the server:
+ * superusers and members of pg_read_server_files.  "what" completes the
+ * message "permission denied to ...".
+ */
+void
+sqlite_check_read_privilege(const char *what)
+{
+	if (!has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to %s", what),
+				 errdetail("Only superusers and roles with privileges of the \"%s\" role may read SQLite files on the server.",
+						   "pg_read_server_files")));
+}
+
+/*
+ * Fill "opts" from the options of "server".  The validator has already
+ * checked every value.
+ */
+void
+sqlite_get_server_options(ForeignServer *server, SqliteServerOptions *opts)
+{
+	ListCell   *lc;
+
+	opts->database = NULL;
+	opts->busy_timeout = SQLITE_DEFAULT_BUSY_TIMEOUT;
+
+	foreach(lc, server->options)
+	{
+		DefElem    *def = (DefElem *) lfirst(lc);
+
+		if (strcmp(def->defname, "database") == 0)
+			opts->database = defGetString(def);
+		else if (strcmp(def->defname, "busy_timeout") == 0)
+			opts->busy_timeout = parse_busy_timeout(defGetString(def));
+	}
+
+	if (opts->database == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+				 errmsg("server \"%s\" has no option \"database\"",
+						server->servername)));
+}
+
+/*
+ * The SQLite name of the table behind foreign table "relid": its "table"
+ * option, or else the foreign table's own name.
+ */
+char *
+sqlite_table_name(Oid relid)
+{
+	ForeignTable *table = GetForeignTable(relid);
+	ListCell   *lc;
+
+	foreach(lc, table->options)
+	{
+		DefElem    *def = (DefElem *) lfirst(lc);
+
+		if (strcmp(def->defname, "table") == 0)
+			return defGetString(def);
+	}
+	return get_rel_name(relid);
+}
+
+/*
+ * The SQLite name of column "attnum" of foreign table "relid": its
+ * "column_name" option, or else the column's own name.
+ */
+char *
+sqlite_column_name(Oid relid, AttrNumber attnum)
+{
+	List	   *options = GetForeignColumnOptions(relid, attnum);
+	ListCell   *lc;
+
+	foreach(lc, options)
+	{
+		DefElem    *def = (DefElem *) lfirst(lc);
+
+		if (strcmp(def->defname, "column_name") == 0)
+			return defGetString(def);
+	}
+	return get_attname(relid, attnum, false);
+}
+
+/* The datetime_unit option of a column, or SQLITE_DT_NONE. */
+SqliteDatetimeUnit
+sqlite_column_datetime_unit(Oid relid, AttrNumber attnum)
+{
+	List	   *options = GetForeignColumnOptions(relid, attnum);
+	ListCell   *lc;
+
+	foreach(lc, options)
+	{
+		DefElem    *def = (DefElem *) lfirst(lc);
+
+		if (strcmp(def->defname, "datetime_unit") == 0)
+			return sqlite_parse_datetime_unit(defGetString(def));
+	}
+	return SQLITE_DT_NONE;
+}

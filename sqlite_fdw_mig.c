@@ -1,0 +1,631 @@
+/*-------------------------------------------------------------------------
+ *
+ * sqlite_fdw_mig.c
+ *		  Module magic, settings, the FDW handler, planning and scan
+ *		  callbacks, EXPLAIN and ANALYZE of sqlite_fdw_mig.
+ *
+ * A scan prepares one SQLite statement that fetches the rowid (for error
+ * messages) and only the columns the query needs, steps it once per row and
+ * converts each value straight to a Datum (typemap.c) in per-tuple memory.
+ * Conditions SQLite can evaluate without changing the result are sent in
+ * its WHERE clause as a pre-filter (deparse.c); PostgreSQL still checks
+ * every condition.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+#include <sys/stat.h>
+
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/pg_type.h"
+#include "commands/explain.h"
+#include "commands/vacuum.h"
+#include "executor/executor.h"
+#include "foreign/fdwapi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/cost.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/pathnode.h"
+#include "optimizer/planmain.h"
+#include "optimizer/restrictinfo.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/sampling.h"
+
+#include "sqlite_fdw_mig.h"
+
+PG_MODULE_MAGIC;
+
+/* sqlite_fdw_mig.sqlite_memory_limit, in kilobytes */
+static int	sqlite_memory_limit_kb = 256 * 1024;
+
+/* What planning learns about a foreign table, kept in baserel->fdw_private. */
+typedef struct SqliteRelInfo
+{
+	char	   *table;			/* SQLite table name */
+	const char *rowid;			/* its rowid alias, or NULL */
+	List	   *remote_conds;	/* RestrictInfos SQLite pre-filters on */
+} SqliteRelInfo;
+
+/* The slots of ForeignScan.fdw_private. */
+enum SqliteScanPrivate
+{
+	ScanPrivateSql,				/* SELECT sent to SQLite (String) */
+	ScanPrivateRetrievedAttrs,	/* attnums of its columns 2..n (IntList) */
+	ScanPrivateHasRowid			/* whether column 1 is the rowid (Integer) */
+};
+
+/* The execution state of a scan (or of ANALYZE's sampling read). */
+typedef struct SqliteScanState
+{
+	Relation	rel;
+	const char *table;			/* SQLite table, for messages */
+	SqliteConn *conn;
+	SqliteStmt *stmt;
+	char	   *sql;
+	bool		has_rowid;
+	int			ncols;			/* columns after the rowid */
+	AttrNumber *attnums;		/* attnum of each of them */
+	SqliteColumnConv *convs;	/* conversion of each of them */
+	int			current;		/* column being converted, or -1 */
+	List	   *param_exprs;	/* ExprStates of the values to bind */
+	bool		params_bound;
+} SqliteScanState;
+
+void		_PG_init(void);
+
+PG_FUNCTION_INFO_V1(sqlite_fdw_mig_handler);
+PG_FUNCTION_INFO_V1(sqlite_fdw_mig_sqlite_version);
+
+static void sqliteGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel,
+									Oid foreigntableid);
+static void sqliteGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel,
+								  Oid foreigntableid);
+static ForeignScan *sqliteGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
+										 Oid foreigntableid, ForeignPath *best_path,
+										 List *tlist, List *scan_clauses,
+										 Plan *outer_plan);
+static void sqliteBeginForeignScan(ForeignScanState *node, int eflags);
+static TupleTableSlot *sqliteIterateForeignScan(ForeignScanState *node);
+static void sqliteReScanForeignScan(ForeignScanState *node);
+static void sqliteEndForeignScan(ForeignScanState *node);
+static void sqliteExplainForeignScan(ForeignScanState *node, ExplainState *es);
+static bool sqliteAnalyzeForeignTable(Relation relation,
+									  AcquireSampleRowsFunc *func,
+									  BlockNumber *totalpages);
+static int	sqlite_acquire_sample_rows(Relation relation, int elevel,
+									   HeapTuple *rows, int targrows,
+									   double *totalrows, double *totaldeadrows);
+
+static ForeignServer *server_of(Oid relid);
+static void scan_setup(SqliteScanState *ss, Relation rel, const char *sql,
+					   bool has_rowid, List *retrieved_attrs);
+static void scan_convert_row(SqliteScanState *ss, Datum *values, bool *nulls);
+static void scan_error_callback(void *arg);
+static void bind_params(SqliteScanState *ss, ExprContext *econtext);
+static void assign_memory_limit(int newval, void *extra);
+
+void
+_PG_init(void)
+{
+	int			rc = sqlite3_initialize();
+
+	if (rc != SQLITE_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("could not initialize SQLite: %s", sqlite3_errstr(rc))));
+
+	DefineCustomIntVariable("sqlite_fdw_mig.sqlite_memory_limit",
+							"Most memory SQLite may allocate in one backend.",
+							"SQLite's memory is outside PostgreSQL's accounting; past this limit "
+							"a SQLite call fails with an out-of-memory error.",
+							&sqlite_memory_limit_kb,
+							256 * 1024, 1024, INT_MAX / 2,
+							PGC_SUSET, GUC_UNIT_KB,
+							NULL, assign_memory_limit, NULL);
+	MarkGUCPrefixReserved("sqlite_fdw_mig");
+	sqlite_set_memory_limit(sqlite_memory_limit_kb);
+}
+
+static void
+assign_memory_limit(int newval, void *extra)
+{
+	sqlite_set_memory_limit(newval);
+}
+
+/* The version of the SQLite library in use. */
+Datum
+sqlite_fdw_mig_sqlite_version(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(sqlite3_libversion()));
+}
+
+/* The FDW handler: the callbacks of sqlite_fdw_mig. */
+Datum
+sqlite_fdw_mig_handler(PG_FUNCTION_ARGS)
+{
+	FdwRoutine *routine = makeNode(FdwRoutine);
+
+	routine->GetForeignRelSize = sqliteGetForeignRelSize;
+	routine->GetForeignPaths = sqliteGetForeignPaths;
+	routine->GetForeignPlan = sqliteGetForeignPlan;
+	routine->BeginForeignScan = sqliteBeginForeignScan;
+	routine->IterateForeignScan = sqliteIterateForeignScan;
+	routine->ReScanForeignScan = sqliteReScanForeignScan;
+	routine->EndForeignScan = sqliteEndForeignScan;
+	routine->ExplainForeignScan = sqliteExplainForeignScan;
+	routine->AnalyzeForeignTable = sqliteAnalyzeForeignTable;
+	routine->ImportForeignSchema = sqliteImportForeignSchema;
+
+	PG_RETURN_POINTER(routine);
+}
+
+static ForeignServer *
+server_of(Oid relid)
+{
+	return GetForeignServer(GetForeignTable(relid)->serverid);
+}
+
+/*
+ * Estimate the rows of the scan.  The table's size comes from ANALYZE when
+ * it has run, else from SQLite (sqlite_stat1, or the largest rowid, which
+ * costs one index probe).  Also checks that the SQLite table exists, so a
+ * wrong "table" option is reported at once.
+ */
+static void
+sqliteGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel,
+						Oid foreigntableid)
+{
+	SqliteRelInfo *info = palloc0(sizeof(SqliteRelInfo));
+	SqliteConn *conn;
+	bool		exists;
+	ListCell   *lc;
+	Selectivity sel;
+
+	baserel->fdw_private = info;
+	info->table = sqlite_table_name(foreigntableid);
+
+	conn = sqlite_get_connection(server_of(foreigntableid));
+	info->rowid = sqlite_rowid_alias(conn, info->table, &exists);
+	if (!exists)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_TABLE_NOT_FOUND),
+				 errmsg("SQLite table \"%s\" does not exist in \"%s\"",
+						info->table, sqlite_conn_path(conn)),
+				 errhint("Check the option \"table\" of foreign table \"%s\".",
+						 get_rel_name(foreigntableid))));
+
+	foreach(lc, baserel->baserestrictinfo)
+	{
+		RestrictInfo *ri = lfirst_node(RestrictInfo, lc);
+
+		if (sqlite_is_pushable_clause(root, baserel, ri->clause))
+			info->remote_conds = lappend(info->remote_conds, ri);
+	}
+
+	if (baserel->tuples < 0)
+		baserel->tuples = sqlite_estimate_rows(conn, info->table, info->rowid);
+
+	sel = clauselist_selectivity(root,
+								 extract_actual_clauses(baserel->baserestrictinfo, false),
+								 baserel->relid, JOIN_INNER, NULL);
+	baserel->rows = clamp_row_est(baserel->tuples * sel);
+}
+
+/* One path: a scan of the whole table, pre-filtered by SQLite. */
+static void
+sqliteGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel,
+					  Oid foreigntableid)
+{
+	SqliteRelInfo *info = baserel->fdw_private;
+	Cost		startup_cost = 10;
+	Cost		run_cost;
+
+	/* reading a row in SQLite costs about what a heap tuple costs */
+	run_cost = baserel->tuples * (seq_page_cost / 50.0 + cpu_tuple_cost);
+	/* rows SQLite filters out are never converted */
+	if (info->remote_conds == NIL)
+		run_cost += baserel->tuples * cpu_operator_cost *
+			list_length(baserel->baserestrictinfo);
+	else
+		run_cost += baserel->rows * cpu_operator_cost *
+			list_length(baserel->baserestrictinfo);
+	run_cost += baserel->rows * cpu_tuple_cost;
+
+	add_path(baserel, (Path *)
+			 create_foreignscan_path(root, baserel, NULL, baserel->rows,
+									 startup_cost, startup_cost + run_cost,
+									 NIL, NULL, NULL, NIL));
+}
+
+/*
+ * Build the scan: the SELECT for SQLite and the values to bind; every
+ * condition stays in the plan's qual, because the pushed WHERE is only a
+ * pre-filter (see deparse.c).
+ */
+static ForeignScan *
+sqliteGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
+					 Oid foreigntableid, ForeignPath *best_path,
+					 List *tlist, List *scan_clauses, Plan *outer_plan)
+{
+	SqliteRelInfo *info = baserel->fdw_private;
+	StringInfoData sql;
+	List	   *retrieved_attrs;
+	List	   *params_list;
+	Relation	rel;
+
+	scan_clauses = extract_actual_clauses(scan_clauses, false);
+
+	initStringInfo(&sql);
+	rel = table_open(foreigntableid, NoLock);
+	sqlite_deparse_select(&sql, root, baserel, rel, info->table, info->rowid,
+						  info->remote_conds, &retrieved_attrs, &params_list);
+	table_close(rel, NoLock);
+
+	return make_foreignscan(tlist, scan_clauses, baserel->relid, params_list,
+							list_make3(makeString(sql.data), retrieved_attrs,
+									   makeInteger(info->rowid != NULL)),
+							NIL, NIL, outer_plan);
+}
+
+/*
+ * Prepare "sql" for a scan of "rel" and set up the conversion of its
+ * columns.  Everything is allocated in the current memory context, whose
+ * reset also finalizes the statement.
+ */
+static void
+scan_setup(SqliteScanState *ss, Relation rel, const char *sql, bool has_rowid,
+		   List *retrieved_attrs)
+{
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	Oid			relid = RelationGetRelid(rel);
+	ListCell   *lc;
+	int			i = 0;
+
+	ss->rel = rel;
+	ss->table = sqlite_table_name(relid);
+	ss->conn = sqlite_get_connection(server_of(relid));
+	ss->sql = pstrdup(sql);
+	ss->has_rowid = has_rowid;
+	ss->ncols = list_length(retrieved_attrs);
+	ss->attnums = palloc(sizeof(AttrNumber) * Max(ss->ncols, 1));
+	ss->convs = palloc(sizeof(SqliteColumnConv) * Max(ss->ncols, 1));
+	ss->current = -1;
+
+	foreach(lc, retrieved_attrs)
+	{
+		AttrNumber	attnum = lfirst_int(lc);
+		Form_pg_attribute att = TupleDescAttr(tupdesc, attnum - 1);
+
+		ss->attnums[i] = attnum;
+		sqlite_conv_init(&ss->convs[i], att->atttypid, att->atttypmod,
+						 sqlite_column_datetime_unit(relid, attnum),
+						 CurrentMemoryContext);
+		i++;
+	}
+
+	ss->stmt = sqlite_prepare(ss->conn, sql);
+	if (sqlite3_column_count(ss->stmt->stmt) != ss->ncols + 1)
+		elog(ERROR, "SQLite statement returns %d columns, expected %d",
+			 sqlite3_column_count(ss->stmt->stmt), ss->ncols + 1);
+}
+
+static void
+sqliteBeginForeignScan(ForeignScanState *node, int eflags)
+{
+	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
+	SqliteScanState *ss;
+
+	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
+		return;
+
+	ss = palloc0(sizeof(SqliteScanState));
+	node->fdw_state = ss;
+	scan_setup(ss, node->ss.ss_currentRelation,
+			   strVal(list_nth(fsplan->fdw_private, ScanPrivateSql)),
+			   intVal(list_nth(fsplan->fdw_private, ScanPrivateHasRowid)) != 0,
+			   (List *) list_nth(fsplan->fdw_private, ScanPrivateRetrievedAttrs));
+	ss->param_exprs = ExecInitExprList(fsplan->fdw_exprs, (PlanState *) node);
+	ss->params_bound = false;
+}
+
+/*
+ * Bind the values of the pushed conditions.  A NaN is bound as NULL (SQLite
+ * cannot hold NaN); the SQL lets every row through for a NULL float
+ * parameter, and PostgreSQL's own check decides.
+ */
+static void
+bind_params(SqliteScanState *ss, ExprContext *econtext)
+{
+	ListCell   *lc;
+	int			i = 1;
+
+	foreach(lc, ss->param_exprs)
+	{
+		ExprState  *es = (ExprState *) lfirst(lc);
+		Oid			typid = exprType((Node *) es->expr);
+		bool		isnull;
+		Datum		value = ExecEvalExpr(es, econtext, &isnull);
+		sqlite3_stmt *stmt = ss->stmt->stmt;
+		int			rc;
+
+		if (isnull)
+			rc = sqlite3_bind_null(stmt, i);
+		else
+		{
+			switch (typid)
+			{
+				case INT2OID:
+					rc = sqlite3_bind_int64(stmt, i, DatumGetInt16(value));
+					break;
+				case INT4OID:
+					rc = sqlite3_bind_int64(stmt, i, DatumGetInt32(value));
+					break;
+				case INT8OID:
+					rc = sqlite3_bind_int64(stmt, i, DatumGetInt64(value));
+					break;
+				case FLOAT4OID:
+				case FLOAT8OID:
+					{
+						double		d = typid == FLOAT4OID ?
+							(double) DatumGetFloat4(value) : DatumGetFloat8(value);
+
+						rc = isnan(d) ? sqlite3_bind_null(stmt, i) :
+							sqlite3_bind_double(stmt, i, d);
+						break;
+					}
+				case TEXTOID:
+				case VARCHAROID:
+					{
+						text	   *t = DatumGetTextPP(value);
+						char	   *s = pg_server_to_any(VARDATA_ANY(t),
+														 VARSIZE_ANY_EXHDR(t),
+														 PG_UTF8);
+						int			len = (s == VARDATA_ANY(t)) ?
+							VARSIZE_ANY_EXHDR(t) : strlen(s);
+
+						rc = sqlite3_bind_text(stmt, i, s, len, SQLITE_TRANSIENT);
+						break;
+					}
+				default:
+					elog(ERROR, "cannot bind a value of type %u", typid);
+					rc = SQLITE_ERROR;	/* keep compiler quiet */
+			}
+		}
+		if (rc != SQLITE_OK)
+			sqlite_report(ss->conn, rc, ss->sql);
+		i++;
+	}
+	ss->params_bound = true;
+}
+
+/*
+ * Convert the current row's columns into values/nulls (indexed by attnum -
+ * 1), with an error context that names the column, the rowid and the value.
+ */
+static void
+scan_convert_row(SqliteScanState *ss, Datum *values, bool *nulls)
+{
+	ErrorContextCallback errcallback;
+	int			i;
+
+	errcallback.callback = scan_error_callback;
+	errcallback.arg = ss;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+
+	for (i = 0; i < ss->ncols; i++)
+	{
+		AttrNumber	attnum = ss->attnums[i];
+
+		ss->current = i;
+		values[attnum - 1] = sqlite_conv_value(&ss->convs[i], ss->stmt->stmt,
+											   i + 1, &nulls[attnum - 1]);
+	}
+	ss->current = -1;
+	error_context_stack = errcallback.previous;
+}
+
+static void
+scan_error_callback(void *arg)
+{
+	SqliteScanState *ss = (SqliteScanState *) arg;
+	AttrNumber	attnum;
+	char	   *value;
+
+	if (ss->current < 0 || ss->stmt == NULL || ss->stmt->stmt == NULL)
+		return;
+	attnum = ss->attnums[ss->current];
+	value = sqlite_describe_value(ss->stmt->stmt, ss->current + 1);
+	if (ss->has_rowid)
+		errcontext("column \"%s\" of foreign table \"%s\" (SQLite table \"%s\", rowid " INT64_FORMAT "): value %s",
+				   NameStr(TupleDescAttr(RelationGetDescr(ss->rel), attnum - 1)->attname),
+				   RelationGetRelationName(ss->rel), ss->table,
+				   (int64) sqlite3_column_int64(ss->stmt->stmt, 0), value);
+	else
+		errcontext("column \"%s\" of foreign table \"%s\" (SQLite table \"%s\"): value %s",
+				   NameStr(TupleDescAttr(RelationGetDescr(ss->rel), attnum - 1)->attname),
+				   RelationGetRelationName(ss->rel), ss->table, value);
+}
+
+static TupleTableSlot *
+sqliteIterateForeignScan(ForeignScanState *node)
+{
+	SqliteScanState *ss = (SqliteScanState *) node->fdw_state;
+	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
+
+	ExecClearTuple(slot);
+	if (!ss->params_bound)
+		bind_params(ss, node->ss.ps.ps_ExprContext);
+
+	CHECK_FOR_INTERRUPTS();
+	if (sqlite_step(ss->stmt) == SQLITE_DONE)
+		return slot;
+
+	/* the executor runs us in per-tuple memory, reset for every row */
+	memset(slot->tts_isnull, true, slot->tts_tupleDescriptor->natts * sizeof(bool));
+	scan_convert_row(ss, slot->tts_values, slot->tts_isnull);
+	ExecStoreVirtualTuple(slot);
+	return slot;
+}
+
+static void
+sqliteReScanForeignScan(ForeignScanState *node)
+{
+	SqliteScanState *ss = (SqliteScanState *) node->fdw_state;
+
+	sqlite_reset(ss->stmt);
+	ss->params_bound = false;
+}
+
+static void
+sqliteEndForeignScan(ForeignScanState *node)
+{
+	SqliteScanState *ss = (SqliteScanState *) node->fdw_state;
+
+	if (ss && ss->stmt)
+		sqlite_finalize(ss->stmt);
+}
+
+/* EXPLAIN VERBOSE shows the statement sent to SQLite. */
+static void
+sqliteExplainForeignScan(ForeignScanState *node, ExplainState *es)
+{
+	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
+
+	if (es->verbose)
+		ExplainPropertyText("SQLite query",
+							strVal(list_nth(fsplan->fdw_private, ScanPrivateSql)),
+							es);
+}
+
+static bool
+sqliteAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func,
+						  BlockNumber *totalpages)
+{
+	SqliteServerOptions opts;
+	struct stat st;
+
+	sqlite_get_server_options(server_of(RelationGetRelid(relation)), &opts);
+	*func = sqlite_acquire_sample_rows;
+	*totalpages = 1;
+	if (stat(opts.database, &st) == 0 && st.st_size > BLCKSZ)
+		*totalpages = (BlockNumber) Min(st.st_size / BLCKSZ, (off_t) MaxBlockNumber);
+	return true;
+}
+
+/*
+ * ANALYZE: read every row and keep a random sample of targrows of them
+ * (Vitter's reservoir algorithm, as file_fdw does).
+ */
+static int
+sqlite_acquire_sample_rows(Relation relation, int elevel, HeapTuple *rows,
+						   int targrows, double *totalrows,
+						   double *totaldeadrows)
+{
+	TupleDesc	tupdesc = RelationGetDescr(relation);
+	Oid			relid = RelationGetRelid(relation);
+	MemoryContext scancxt;
+	MemoryContext tupcxt;
+	MemoryContext oldcxt;
+	SqliteScanState ss;
+	StringInfoData sql;
+	List	   *attrs = NIL;
+	Datum	   *values;
+	bool	   *nulls;
+	ReservoirStateData rstate;
+	double		rowstoskip = -1;
+	int			numrows = 0;
+	int			i;
+	bool		exists;
+	const char *rowid;
+
+	scancxt = AllocSetContextCreate(CurrentMemoryContext,
+									"sqlite_fdw_mig analyze",
+									ALLOCSET_DEFAULT_SIZES);
+	tupcxt = AllocSetContextCreate(CurrentMemoryContext,
+								   "sqlite_fdw_mig analyze tuple",
+								   ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(scancxt);
+
+	/* SELECT rowid, every column */
+	memset(&ss, 0, sizeof(ss));
+	ss.conn = sqlite_get_connection(server_of(relid));
+	rowid = sqlite_rowid_alias(ss.conn, sqlite_table_name(relid), &exists);
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT ");
+	if (rowid)
+		sqlite_append_ident(&sql, rowid);
+	else
+		appendStringInfoString(&sql, "NULL");
+	for (i = 1; i <= tupdesc->natts; i++)
+	{
+		if (TupleDescAttr(tupdesc, i - 1)->attisdropped)
+			continue;
+		appendStringInfoString(&sql, ", ");
+		sqlite_append_ident(&sql, sqlite_column_name(relid, i));
+		attrs = lappend_int(attrs, i);
+	}
+	appendStringInfoString(&sql, " FROM \"main\".");
+	sqlite_append_ident(&sql, sqlite_table_name(relid));
+	scan_setup(&ss, relation, sql.data, rowid != NULL, attrs);
+
+	values = palloc(sizeof(Datum) * tupdesc->natts);
+	nulls = palloc(sizeof(bool) * tupdesc->natts);
+	*totalrows = 0;
+	*totaldeadrows = 0;
+	reservoir_init_selection_state(&rstate, targrows);
+
+	for (;;)
+	{
+		CHECK_FOR_INTERRUPTS();
+		vacuum_delay_point();
+		if (sqlite_step(ss.stmt) == SQLITE_DONE)
+			break;
+
+		MemoryContextReset(tupcxt);
+		MemoryContextSwitchTo(tupcxt);
+		memset(nulls, true, sizeof(bool) * tupdesc->natts);
+		scan_convert_row(&ss, values, nulls);
+		MemoryContextSwitchTo(oldcxt);
+
+		if (numrows < targrows)
+			rows[numrows++] = heap_form_tuple(tupdesc, values, nulls);
+		else
+		{
+			if (rowstoskip < 0)
+				rowstoskip = reservoir_get_next_S(&rstate, *totalrows, targrows);
+			if (rowstoskip <= 0)
+			{
+				int			k = (int) (targrows * sampler_random_fract(&rstate.randstate));
+
+				Assert(k >= 0 && k < targrows);
+				heap_freetuple(rows[k]);
+				rows[k] = heap_form_tuple(tupdesc, values, nulls);
+			}
+			rowstoskip -= 1;
+		}
+		*totalrows += 1;
+		MemoryContextSwitchTo(scancxt);
+	}
+
+	MemoryContextSwitchTo(oldcxt);
+	sqlite_finalize(ss.stmt);
+	MemoryContextDelete(tupcxt);
+	MemoryContextDelete(scancxt);
+
+	ereport(elevel,
+			(errmsg("\"%s\": SQLite table \"%s\" has %.0f rows; %d rows in sample",
+					RelationGetRelationName(relation), ss.table, *totalrows,
+					numrows)));
+	return numrows;
+}

@@ -1,0 +1,166 @@
+/*-------------------------------------------------------------------------
+ *
+ * sqlite_fdw_mig.h
+ *		  Declarations shared by the files of sqlite_fdw_mig, grouped by the
+ *		  file that defines them.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SQLITE_FDW_MIG_H
+#define SQLITE_FDW_MIG_H
+
+#include <sqlite3.h>
+
+#include "foreign/foreign.h"
+#include "fmgr.h"
+#include "lib/ilist.h"
+#include "lib/stringinfo.h"
+#include "nodes/execnodes.h"
+#include "nodes/pathnodes.h"
+#include "utils/relcache.h"
+
+/*
+ * What numbers stored in a date/time column mean.  SQLite has no date type:
+ * an integer or real in such a column is ambiguous, so reading one is an
+ * error unless the column's datetime_unit option names its meaning.
+ */
+typedef enum SqliteDatetimeUnit
+{
+	SQLITE_DT_NONE = 0,			/* numbers are an error */
+	SQLITE_DT_UNIXEPOCH,		/* seconds since 1970-01-01 00:00:00 UTC */
+	SQLITE_DT_UNIXEPOCH_MS,		/* milliseconds since the same */
+	SQLITE_DT_JULIANDAY			/* Julian day number, as SQLite's julianday() */
+} SqliteDatetimeUnit;
+
+/* ---------------------------------------------------------------------
+ * in option.c
+ * ---------------------------------------------------------------------
+ */
+
+/* Server-level settings, resolved from the catalog. */
+typedef struct SqliteServerOptions
+{
+	char	   *database;		/* absolute path of the SQLite file */
+	int			busy_timeout;	/* milliseconds to wait for a lock */
+} SqliteServerOptions;
+
+#define SQLITE_DEFAULT_BUSY_TIMEOUT 5000
+
+extern void sqlite_get_server_options(ForeignServer *server,
+									  SqliteServerOptions *opts);
+extern char *sqlite_table_name(Oid relid);
+extern char *sqlite_column_name(Oid relid, AttrNumber attnum);
+extern SqliteDatetimeUnit sqlite_column_datetime_unit(Oid relid,
+													  AttrNumber attnum);
+extern SqliteDatetimeUnit sqlite_parse_datetime_unit(const char *value);
+extern void sqlite_check_read_privilege(const char *what);
+
+/* ---------------------------------------------------------------------
+ * in connection.c
+ * ---------------------------------------------------------------------
+ */
+
+typedef struct SqliteConn SqliteConn;
+
+/*
+ * A prepared SQLite statement whose lifetime is tied to a memory context:
+ * it is finalized by sqlite_finalize(), by the reset or deletion of the
+ * context it was prepared in (error cleanup), or at transaction end,
+ * whichever comes first.
+ */
+typedef struct SqliteStmt
+{
+	sqlite3_stmt *stmt;			/* NULL once finalized */
+	SqliteConn *conn;
+	const char *sql;			/* the text, for error context */
+	dlist_node	node;			/* in the connection's list of statements */
+	MemoryContextCallback cb;
+} SqliteStmt;
+
+extern SqliteConn *sqlite_get_connection(ForeignServer *server);
+extern sqlite3 *sqlite_conn_handle(SqliteConn *conn);
+extern const char *sqlite_conn_path(SqliteConn *conn);
+extern SqliteStmt *sqlite_prepare(SqliteConn *conn, const char *sql);
+extern int	sqlite_step(SqliteStmt *st);
+extern void sqlite_reset(SqliteStmt *st);
+extern void sqlite_finalize(SqliteStmt *st);
+extern void sqlite_report(SqliteConn *conn, int rc, const char *sql) pg_attribute_noreturn();
+extern char *sqlite_build_uri(const char *path);
+extern void sqlite_set_memory_limit(int kilobytes);
+
+/* ---------------------------------------------------------------------
+ * in typemap.c
+ * ---------------------------------------------------------------------
+ */
+
+/* How a column's SQLite values become Datums of its PostgreSQL type. */
+typedef enum SqliteConvKind
+{
+	CONV_INT2,
+	CONV_INT4,
+	CONV_INT8,
+	CONV_FLOAT4,
+	CONV_FLOAT8,
+	CONV_NUMERIC,
+	CONV_BOOL,
+	CONV_TEXT,					/* text, and varchar/bpchar with length check */
+	CONV_BYTEA,
+	CONV_DATE,
+	CONV_TIME,
+	CONV_TIMESTAMP,
+	CONV_TIMESTAMPTZ,
+	CONV_UUID,
+	CONV_INPUT					/* anything else, through its input function */
+} SqliteConvKind;
+
+typedef struct SqliteColumnConv
+{
+	Oid			typid;			/* the column's declared type (maybe domain) */
+	int32		typmod;
+	Oid			basetypid;		/* after looking through domains */
+	int32		basetypmod;
+	SqliteConvKind kind;
+	SqliteDatetimeUnit dtunit;
+	int32		maxchars;		/* varchar/bpchar length limit, or -1 */
+	bool		is_domain;
+	void	   *domain_extra;	/* domain_check() cache */
+	FmgrInfo	infunc;			/* for CONV_INPUT and numeric typmods */
+	Oid			ioparam;
+	MemoryContext mcxt;			/* long-lived context for caches */
+} SqliteColumnConv;
+
+extern void sqlite_conv_init(SqliteColumnConv *conv, Oid typid, int32 typmod,
+							 SqliteDatetimeUnit dtunit, MemoryContext mcxt);
+extern Datum sqlite_conv_value(SqliteColumnConv *conv, sqlite3_stmt *stmt,
+							   int col, bool *isnull);
+extern char *sqlite_describe_value(sqlite3_stmt *stmt, int col);
+extern const char *sqlite_storage_class_name(int sqlite_type);
+extern char *sqlite_map_declared_type(const char *decltype);
+extern char *sqlite_real_to_text(double d, char *buf);
+
+/* ---------------------------------------------------------------------
+ * in deparse.c
+ * ---------------------------------------------------------------------
+ */
+extern bool sqlite_is_pushable_clause(PlannerInfo *root, RelOptInfo *baserel,
+									  Expr *clause);
+extern void sqlite_deparse_select(StringInfo buf, PlannerInfo *root,
+								  RelOptInfo *baserel, Relation rel,
+								  const char *tablename, const char *rowid_name,
+								  List *remote_conds, List **retrieved_attrs,
+								  List **params_list);
+extern void sqlite_append_ident(StringInfo buf, const char *name);
+
+/* ---------------------------------------------------------------------
+ * in import.c
+ * ---------------------------------------------------------------------
+ */
+extern List *sqliteImportForeignSchema(ImportForeignSchemaStmt *stmt,
+									   Oid serverOid);
+extern const char *sqlite_rowid_alias(SqliteConn *conn, const char *table,
+									  bool *exists);
+extern double sqlite_estimate_rows(SqliteConn *conn, const char *table,
+								   const char *rowid);
+extern char *sqlite_shorten_name(const char *name);
+
+#endif							/* SQLITE_FDW_MIG_H */
