@@ -243,7 +243,8 @@ open_database(SqliteConn *entry)
 
 	if (rc != SQLITE_OK)
 	{
-		char	   *msg = pstrdup(db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		const char *raw = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+		char	   *msg = sqlite_printable(raw, strlen(raw), 1000);
 
 		sqlite3_close_v2(db);
 		if ((rc & 0xff) == SQLITE_INTERRUPT)
@@ -488,7 +489,8 @@ stmt_context_callback(void *arg)
 void
 sqlite_report(SqliteConn *conn, int rc, const char *sql)
 {
-	const char *msg = conn->db ? sqlite3_errmsg(conn->db) : sqlite3_errstr(rc);
+	const char *raw = conn->db ? sqlite3_errmsg(conn->db) : sqlite3_errstr(rc);
+	char	   *msg = sqlite_printable(raw, strlen(raw), 1000);
 	int			primary = rc & 0xff;
 
 	if (primary == SQLITE_INTERRUPT)

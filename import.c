@@ -346,10 +346,18 @@ build_create_statement(SqliteConn *conn, const char *server,
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "CREATE FOREIGN TABLE %s (", quote_identifier(relname));
 
-	/* hidden: 0 normal, 1 hidden column of a virtual table, 2/3 generated */
+	/*
+	 * hidden: 0 normal, 1 hidden column of a virtual table, 2/3 generated.
+	 * A column is NOT NULL when declared so, when it is the rowid alias (the
+	 * one INTEGER PRIMARY KEY column of a rowid table), and when it is part of
+	 * the primary key of a WITHOUT ROWID table: SQLite enforces both.
+	 */
 	st = sqlite_prepare(conn,
-						"SELECT name, type, \"notnull\" FROM pragma_table_xinfo(?1) "
-						"WHERE hidden <> 1 ORDER BY cid");
+						"SELECT x.name, x.type, x.\"notnull\" OR (x.pk > 0 AND "
+						"(t.wr OR (upper(x.type) = 'INTEGER' AND "
+						"(SELECT count(*) FROM pragma_table_xinfo(?1) WHERE pk > 0) = 1))) "
+						"FROM pragma_table_xinfo(?1) AS x, pragma_table_list(?1) AS t "
+						"WHERE x.hidden <> 1 AND t.schema = 'main' ORDER BY x.cid");
 	sqlite3_bind_text(st->stmt, 1, sqlite_name, -1, SQLITE_TRANSIENT);
 	while (sqlite_step(st) == SQLITE_ROW)
 	{

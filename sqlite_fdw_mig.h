@@ -134,6 +134,7 @@ extern void sqlite_conv_init(SqliteColumnConv *conv, Oid typid, int32 typmod,
 extern Datum sqlite_conv_value(SqliteColumnConv *conv, sqlite3_stmt *stmt,
 							   int col, bool *isnull);
 extern char *sqlite_describe_value(sqlite3_stmt *stmt, int col);
+extern char *sqlite_printable(const char *s, int len, int maxchars);
 extern const char *sqlite_storage_class_name(int sqlite_type);
 extern char *sqlite_map_declared_type(const char *decltype);
 extern char *sqlite_real_to_text(double d, char *buf);

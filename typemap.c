@@ -1144,6 +1144,42 @@ timestamp_to_kind(SqliteColumnConv *conv, int sqltype, Timestamp ts)
  */
 
 /*
+ * "s" (len bytes of supposed UTF-8 from SQLite) made safe for a message: at
+ * most "maxchars" characters, then "..."; control characters, backslashes
+ * and bytes that are not valid UTF-8 as \xNN.
+ */
+char *
+sqlite_printable(const char *s, int len, int maxchars)
+{
+	StringInfoData buf;
+	const unsigned char *u = (const unsigned char *) s;
+	int			i = 0;
+	int			shown = 0;
+
+	initStringInfo(&buf);
+	while (u && i < len && shown < maxchars)
+	{
+		int			l = pg_utf_mblen(u + i);
+
+		if (u[i] >= 0x20 && u[i] != 0x7f && u[i] != '\\' &&
+			i + l <= len && pg_utf8_islegal(u + i, l))
+		{
+			appendBinaryStringInfo(&buf, (const char *) u + i, l);
+			i += l;
+		}
+		else
+		{
+			appendStringInfo(&buf, "\\x%02X", u[i]);
+			i++;
+		}
+		shown++;
+	}
+	if (i < len)
+		appendStringInfoString(&buf, "...");
+	return buf.data;
+}
+
+/*
  * A short, printable description of column "col" of the current row, for
  * error messages: the value (at most about 60 characters, invalid bytes
  * escaped, blobs in hex) and its storage class.
@@ -1153,6 +1189,7 @@ sqlite_describe_value(sqlite3_stmt *stmt, int col)
 {
 	StringInfoData buf;
 	int			sqltype = sqlite3_column_type(stmt, col);
+	int			bytes = -1;
 
 	initStringInfo(&buf);
 	switch (sqltype)
@@ -1174,32 +1211,12 @@ sqlite_describe_value(sqlite3_stmt *stmt, int col)
 			}
 		case SQLITE_TEXT:
 			{
-				const unsigned char *s = sqlite3_column_text(stmt, col);
+				const char *s = (const char *) sqlite3_column_text(stmt, col);
 				int			len = sqlite3_column_bytes(stmt, col);
-				int			i = 0;
-				int			shown = 0;
 
-				appendStringInfoChar(&buf, '\'');
-				while (s && i < len && shown < 60)
-				{
-					int			l = pg_utf_mblen(s + i);
-
-					if (s[i] >= 0x20 && s[i] != 0x7f && s[i] != '\\' &&
-						i + l <= len && pg_utf8_islegal(s + i, l))
-					{
-						appendBinaryStringInfo(&buf, (const char *) s + i, l);
-						i += l;
-					}
-					else
-					{
-						appendStringInfo(&buf, "\\x%02X", s[i]);
-						i++;
-					}
-					shown++;
-				}
-				appendStringInfoChar(&buf, '\'');
-				if (i < len)
-					appendStringInfo(&buf, "... (%d bytes)", len);
+				appendStringInfo(&buf, "'%s'", sqlite_printable(s, len, 60));
+				if (len > 60 || !pg_verify_mbstr(PG_UTF8, s, len, true))
+					bytes = len;
 				break;
 			}
 		case SQLITE_BLOB:
@@ -1211,12 +1228,16 @@ sqlite_describe_value(sqlite3_stmt *stmt, int col)
 				appendStringInfoString(&buf, "x'");
 				for (i = 0; b && i < len && i < 32; i++)
 					appendStringInfo(&buf, "%02X", b[i]);
-				appendStringInfoChar(&buf, '\'');
+				appendStringInfoString(&buf, len > 32 ? "...'" : "'");
 				if (len > 32)
-					appendStringInfo(&buf, "... (%d bytes)", len);
+					bytes = len;
 				break;
 			}
 	}
-	appendStringInfo(&buf, " (%s)", sqlite_storage_class_name(sqltype));
+	if (bytes >= 0)
+		appendStringInfo(&buf, " (%s, %d bytes)",
+						 sqlite_storage_class_name(sqltype), bytes);
+	else
+		appendStringInfo(&buf, " (%s)", sqlite_storage_class_name(sqltype));
 	return buf.data;
 }
