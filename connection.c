@@ -72,6 +72,7 @@ static int	sqlite_progress_handler(void *arg);
 static int	sqlite_authorizer(void *arg, int action, const char *a1,
 							  const char *a2, const char *a3, const char *a4);
 static int	errcode_for_sqlite(int rc);
+static int	errhint_for_sqlite(int rc, SqliteConn *conn);
 
 /*
  * Return the connection for "server", opening the file if needed, with a
@@ -247,14 +248,19 @@ open_database(SqliteConn *entry)
 		char	   *msg = sqlite_printable(raw, strlen(raw), 1000);
 
 		sqlite3_close_v2(db);
+		/* a cancel that stopped a wait or a statement is reported as such */
+		CHECK_FOR_INTERRUPTS();
 		if ((rc & 0xff) == SQLITE_INTERRUPT)
-			CHECK_FOR_INTERRUPTS();
+			ereport(ERROR,
+					(errcode(ERRCODE_QUERY_CANCELED),
+					 errmsg("canceling statement due to user request")));
 		ereport(ERROR,
 				(errcode(errcode_for_sqlite(rc)),
 				 errmsg("could not open SQLite database \"%s\"", path),
 				 errdetail_internal("%s", msg),
 				 ((rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT) ?
-				 errhint("The file is not a SQLite 3 database, or it is damaged.") : 0,
+				 errhint("The file is not a SQLite 3 database, or it is damaged.") :
+				 errhint_for_sqlite(rc, entry),
 				 failed ? errcontext("SQLite statement: %s", failed) : 0));
 	}
 
@@ -493,26 +499,39 @@ sqlite_report(SqliteConn *conn, int rc, const char *sql)
 	char	   *msg = sqlite_printable(raw, strlen(raw), 1000);
 	int			primary = rc & 0xff;
 
+	/* a cancel that stopped a wait or a statement is reported as such */
+	CHECK_FOR_INTERRUPTS();
 	if (primary == SQLITE_INTERRUPT)
-	{
-		CHECK_FOR_INTERRUPTS();
 		ereport(ERROR,
 				(errcode(ERRCODE_QUERY_CANCELED),
 				 errmsg("canceling statement due to user request")));
-	}
 
 	ereport(ERROR,
 			(errcode(errcode_for_sqlite(rc)),
 			 errmsg("could not read SQLite database \"%s\"", conn->path),
 			 errdetail_internal("%s", msg),
-			 primary == SQLITE_BUSY || primary == SQLITE_LOCKED ?
-			 errhint("Another process holds a lock on the file. Raise the server option \"busy_timeout\" (now %d ms) to wait longer.",
-					 conn->busy_timeout) :
-			 primary == SQLITE_NOMEM ?
-			 errhint("SQLite ran out of memory. Raise \"sqlite_fdw_mig.sqlite_memory_limit\" if the file is trusted.") :
-			 (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) ?
-			 errhint("The file is damaged. Check it with: sqlite3 FILE \"PRAGMA integrity_check\".") : 0,
+			 errhint_for_sqlite(rc, conn),
 			 sql ? errcontext("SQLite statement: %s", sql) : 0));
+}
+
+/* Add the hint that fits SQLite result code "rc", if any (for ereport). */
+static int
+errhint_for_sqlite(int rc, SqliteConn *conn)
+{
+	switch (rc & 0xff)
+	{
+		case SQLITE_BUSY:
+		case SQLITE_LOCKED:
+			return errhint("Another process holds a lock on the file. Raise the server option \"busy_timeout\" (now %d ms) to wait longer.",
+						   conn->busy_timeout);
+		case SQLITE_NOMEM:
+			return errhint("SQLite ran out of memory. Raise \"sqlite_fdw_mig.sqlite_memory_limit\" if the file is trusted.");
+		case SQLITE_CORRUPT:
+		case SQLITE_NOTADB:
+			return errhint("The file is damaged. Check it with: sqlite3 FILE \"PRAGMA integrity_check\".");
+		default:
+			return 0;
+	}
 }
 
 /* The SQLSTATE for a SQLite result code. */
