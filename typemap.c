@@ -916,14 +916,17 @@ parse_datetime(const char *s, int len, SqliteDateTime *dt)
 			dt->day > day_tab[isleap(dt->year)][dt->month - 1])
 			return false;
 		dt->has_date = true;
-		if (p < end && *p == 'T')
-			p++;
-		else
-			while (p < end && *p == ' ')
-				p++;
 		if (p == end)
 			return true;
-		if (p[-1] != 'T' && p[-1] != ' ')
+		/* a time must follow 'T' or spaces */
+		if (*p == 'T')
+			p++;
+		else if (*p == ' ')
+			while (p < end && *p == ' ')
+				p++;
+		else
+			return false;
+		if (p == end)
 			return false;
 	}
 

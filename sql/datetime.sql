@@ -38,7 +38,7 @@ CREATE FOREIGN TABLE v_tstz (id bigint, x timestamptz) SERVER values_srv OPTIONS
 CREATE FOREIGN TABLE v_date (id bigint, x date) SERVER values_srv OPTIONS (table 'v');
 CREATE FOREIGN TABLE v_time (id bigint, x time) SERVER values_srv OPTIONS (table 'v');
 
-\set dt_ids 'ARRAY[70,71,72,73,74,75,76,77,78,79,80,81,82,83,84,85,86,20,22,1,10,90,93,60]'
+\set dt_ids 'ARRAY[70,71,72,73,74,75,76,77,78,79,80,81,82,83,84,85,86,87,20,22,1,10,90,93,60]'
 SELECT 'timestamp' AS type, r.* FROM try_read('v_ts', :dt_ids) r;
 SELECT 'timestamptz' AS type, r.* FROM try_read('v_tstz', :dt_ids) r;
 SELECT 'date' AS type, r.* FROM try_read('v_date', :dt_ids) r;
