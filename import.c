@@ -14,7 +14,6 @@
 #include "postgres.h"
 
 #include "commands/defrem.h"
-#include "common/hashfn.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -42,11 +41,15 @@ sqlite_shorten_name(const char *name)
 {
 	int			len = strlen(name);
 	int			keep;
+	int			i;
 	uint32		h;
 
 	if (len < NAMEDATALEN)
 		return pstrdup(name);
-	h = hash_bytes((const unsigned char *) name, len);
+	/* FNV-1a: the same suffix on every platform */
+	h = 2166136261u;
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char) name[i]) * 16777619u;
 	keep = pg_mbcliplen(name, len, NAMEDATALEN - 1 - 9);
 	return psprintf("%.*s_%08x", keep, name, h);
 }
@@ -267,10 +270,14 @@ sqliteImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 					 errmsg("skipping SQLite table whose name is not valid UTF-8")));
 			continue;
 		}
-		commands = lappend(commands,
-						   build_create_statement(conn, server->servername,
-												  name, relname,
-												  import_not_null));
+		{
+			char	   *cmd = build_create_statement(conn, server->servername,
+													 name, relname,
+													 import_not_null);
+
+			if (cmd != NULL)
+				commands = lappend(commands, cmd);
+		}
 	}
 	return commands;
 }
@@ -332,7 +339,8 @@ is_shadow_table(const char *name, List *virtual_tables)
 
 /*
  * The CREATE FOREIGN TABLE command for SQLite table "sqlite_name", named
- * "relname" in PostgreSQL.
+ * "relname" in PostgreSQL, or NULL (with a WARNING) when a column name is
+ * not valid UTF-8.
  */
 static char *
 build_create_statement(SqliteConn *conn, const char *server,
@@ -367,10 +375,14 @@ build_create_statement(SqliteConn *conn, const char *server,
 		char	   *attname = local_name(colname ? colname : "");
 
 		if (attname == NULL || attname[0] == '\0')
-			ereport(ERROR,
+		{
+			ereport(WARNING,
 					(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
-					 errmsg("column name in SQLite table \"%s\" is not valid UTF-8",
+					 errmsg("skipping SQLite table \"%s\": a column name is not valid UTF-8",
 							relname)));
+			sqlite_finalize(st);
+			return NULL;
+		}
 
 		appendStringInfo(&buf, "%s\n  %s %s", ncols > 0 ? "," : "",
 						 quote_identifier(attname),

@@ -158,8 +158,10 @@ sqlite_map_declared_type(const char *decltype)
 
 			if (strcmp(base, e->sqlite_name) != 0)
 				continue;
-			if (e->params == 0 || !parse_type_params(paren, vals, &nvals))
+			if (e->params == 0)
 				return pstrdup(e->pg_type);
+			if (!parse_type_params(paren, vals, &nvals))
+				nvals = 0;
 			if (e->params == 1 && nvals == 1 && vals[0] >= 1 && vals[0] <= 10485760)
 				return psprintf("%s(%d)", e->pg_type, vals[0]);
 			if (e->params == 2 && nvals >= 1 && vals[0] >= 1 && vals[0] <= 1000)
@@ -400,13 +402,26 @@ sqlite_conv_value(SqliteColumnConv *conv, sqlite3_stmt *stmt, int col,
 			result = real_to_datum(conv, sqlite3_column_double(stmt, col));
 			break;
 		case SQLITE_TEXT:
+			if (conv->kind == CONV_BYTEA)
+			{
+				/* text read as bytea is its bytes, valid UTF-8 or not */
+				const void *b = sqlite3_column_blob(stmt, col);
+				int			len = sqlite3_column_bytes(stmt, col);
+				bytea	   *v = (bytea *) palloc(len + VARHDRSZ);
+
+				SET_VARSIZE(v, len + VARHDRSZ);
+				if (len > 0)
+					memcpy(VARDATA(v), b, len);
+				result = PointerGetDatum(v);
+			}
+			else
 			{
 				int			len;
 				const char *s = get_text(stmt, col, &len);
 
 				result = text_to_datum(conv, s, len);
-				break;
 			}
+			break;
 		case SQLITE_BLOB:
 			{
 				const void *b = sqlite3_column_blob(stmt, col);
@@ -535,15 +550,6 @@ text_to_datum(SqliteColumnConv *conv, const char *s, int len)
 {
 	switch (conv->kind)
 	{
-		case CONV_BYTEA:
-			{
-				/* text read as bytea is its bytes: no escapes are parsed */
-				bytea	   *v = (bytea *) palloc(len + VARHDRSZ);
-
-				SET_VARSIZE(v, len + VARHDRSZ);
-				memcpy(VARDATA(v), s, len);
-				return PointerGetDatum(v);
-			}
 		case CONV_DATE:
 		case CONV_TIME:
 		case CONV_TIMESTAMP:

@@ -13,25 +13,8 @@ CREATE SERVER values_srv FOREIGN DATA WRAPPER sqlite_fdw_mig
 SET datestyle = 'ISO, YMD';
 SET timezone = 'UTC';
 
-CREATE FUNCTION try_read(tbl regclass, ids int[])
-RETURNS TABLE (id int, result text) LANGUAGE plpgsql AS $$
-DECLARE
-  i int;
-  r text;
-BEGIN
-  FOREACH i IN ARRAY ids LOOP
-    BEGIN
-      EXECUTE format('SELECT x::text FROM %s WHERE id = $1', tbl) INTO STRICT r USING i;
-      id := i;
-      result := coalesce(r, 'NULL');
-    EXCEPTION WHEN OTHERS THEN
-      id := i;
-      result := 'ERROR ' || SQLSTATE || ': ' || SQLERRM;
-    END;
-    RETURN NEXT;
-  END LOOP;
-END
-$$;
+\set helpers :abs_srcdir '/test/regress_helpers.sql'
+\i :helpers
 
 CREATE FOREIGN TABLE v_ts (id bigint, x timestamp) SERVER values_srv OPTIONS (table 'v');
 CREATE FOREIGN TABLE v_tstz (id bigint, x timestamptz) SERVER values_srv OPTIONS (table 'v');

@@ -39,8 +39,8 @@ SELECT * FROM imp.generated_cols;
 SELECT * FROM imp."x""; DROP TABLE t; --";
 SELECT * FROM imp.v_every;
 -- names over 63 bytes are shortened with a hash suffix, so they stay distinct
-SELECT * FROM imp.long_name_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa_a57a9bfc;
-SELECT count(*) FROM imp.long_name_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa_b2e186fe;
+SELECT * FROM imp.long_name_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa_d34d1e4c;
+SELECT count(*) FROM imp.long_name_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa_d64d2305;
 -- a WITHOUT ROWID table has no rowid to name in errors
 SELECT * FROM imp.without_rowid;
 -- a table whose columns hide every rowid alias

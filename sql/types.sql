@@ -13,26 +13,8 @@ CREATE SERVER values_srv FOREIGN DATA WRAPPER sqlite_fdw_mig
 SET datestyle = 'ISO, YMD';
 SET extra_float_digits = 0;
 
--- read column x of row "id" of foreign table tbl, or the error it raises
-CREATE FUNCTION try_read(tbl regclass, ids int[])
-RETURNS TABLE (id int, result text) LANGUAGE plpgsql AS $$
-DECLARE
-  i int;
-  r text;
-BEGIN
-  FOREACH i IN ARRAY ids LOOP
-    BEGIN
-      EXECUTE format('SELECT x::text FROM %s WHERE id = $1', tbl) INTO STRICT r USING i;
-      id := i;
-      result := coalesce(r, 'NULL');
-    EXCEPTION WHEN OTHERS THEN
-      id := i;
-      result := 'ERROR ' || SQLSTATE || ': ' || SQLERRM;
-    END;
-    RETURN NEXT;
-  END LOOP;
-END
-$$;
+\set helpers :abs_srcdir '/test/regress_helpers.sql'
+\i :helpers
 
 -- every value except the 1 MB text (checked by length below) and date/time text
 CREATE TABLE ids AS
@@ -87,15 +69,15 @@ SELECT x::text, x = 0 AS is_zero, x::text = '-0' AS negative FROM v_double_preci
 SELECT x = 'Infinity'::float8 AS pos_inf FROM v_double_precision WHERE id = 13;
 SELECT x = 'Infinity'::numeric AS pos_inf FROM v_numeric WHERE id = 13;
 SELECT x = '-Infinity'::float8 AS neg_inf FROM v_double_precision WHERE id = 14;
-SELECT x = octet_length(x) AS bytes, convert_to(x, 'UTF8') FROM v_text WHERE id = 30;
+SELECT x, octet_length(x) AS bytes, convert_to(x, 'UTF8') FROM v_text WHERE id = 30;
 
 -- reals print the same whatever extra_float_digits says
 SET extra_float_digits = 3;
-SELECT id, x FROM v_text WHERE id IN (15, 16, 17) ORDER BY id;
-SELECT id, x FROM v_numeric WHERE id IN (15, 16, 17) ORDER BY id;
+SELECT id, x FROM v_text WHERE id BETWEEN 15 AND 17 ORDER BY id;
+SELECT id, x FROM v_numeric WHERE id BETWEEN 15 AND 17 ORDER BY id;
 SET extra_float_digits = 0;
-SELECT id, x FROM v_text WHERE id IN (15, 16, 17) ORDER BY id;
-SELECT id, x FROM v_numeric WHERE id IN (15, 16, 17) ORDER BY id;
+SELECT id, x FROM v_text WHERE id BETWEEN 15 AND 17 ORDER BY id;
+SELECT id, x FROM v_numeric WHERE id BETWEEN 15 AND 17 ORDER BY id;
 
 -- only the columns a query needs are read: bad values elsewhere do not matter
 SELECT count(*) FROM v_smallint;
