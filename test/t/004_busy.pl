@@ -54,6 +54,20 @@ sub release_lock
 	$h->finish;
 }
 
+# Start a psql reading t_long (60 s busy_timeout) and wait until it is waiting
+# in the busy handler.  Returns the harness and refs to its stdout and stderr.
+sub start_waiting_reader
+{
+	my ($out, $err) = ('', '');
+	my $reader = IPC::Run::start(
+		[ 'psql', '-XAtq', '-d', $node->connstr('postgres'), '-c', 'SELECT count(*) FROM t_long' ],
+		'>', \$out, '2>', \$err);
+	ok($node->poll_query_until('postgres',
+			q{SELECT count(*) = 1 FROM pg_stat_activity WHERE query LIKE '%t_long%' AND state = 'active' AND pid <> pg_backend_pid()}),
+		'reader is waiting');
+	return ($reader, \$out, \$err);
+}
+
 # a short timeout gives up with a clear error
 {
 	my ($h, $in) = hold_lock();
@@ -70,39 +84,24 @@ sub release_lock
 # a long timeout waits for the lock and then reads the committed row
 {
 	my ($h, $in) = hold_lock();
-	my $out = '';
-	my $err = '';
-	my $reader = IPC::Run::start(
-		[ 'psql', '-XAtq', '-d', $node->connstr('postgres'), '-c', 'SELECT count(*) FROM t_long' ],
-		'>', \$out, '2>', \$err);
-	# the reader is waiting in the busy handler
-	ok($node->poll_query_until('postgres',
-			q{SELECT count(*) = 1 FROM pg_stat_activity WHERE query LIKE '%t_long%' AND state = 'active' AND pid <> pg_backend_pid()}),
-		'reader is waiting');
+	my ($reader, $out, $err) = start_waiting_reader();
 	usleep(500_000);
 	release_lock($h, $in);
 	$reader->finish;
-	is($out, "3\n", 'reader waited for the writer and sees its row');
-	is($err, '', 'no error');
+	is($$out, "3\n", 'reader waited for the writer and sees its row');
+	is($$err, '', 'no error');
 }
 
 # a cancel stops the wait at once
 {
 	my ($h, $in) = hold_lock();
-	my $out = '';
-	my $err = '';
-	my $reader = IPC::Run::start(
-		[ 'psql', '-XAtq', '-d', $node->connstr('postgres'), '-c', 'SELECT count(*) FROM t_long' ],
-		'>', \$out, '2>', \$err);
-	ok($node->poll_query_until('postgres',
-			q{SELECT count(*) = 1 FROM pg_stat_activity WHERE query LIKE '%t_long%' AND state = 'active' AND pid <> pg_backend_pid()}),
-		'reader is waiting');
+	my ($reader, $out, $err) = start_waiting_reader();
 	my $t0 = time();
 	$node->safe_psql('postgres',
 		q{SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%t_long%' AND pid <> pg_backend_pid()});
 	$reader->finish;
 	my $elapsed = time() - $t0;
-	like($err, qr/canceling statement due to user request/, 'the wait was canceled');
+	like($$err, qr/canceling statement due to user request/, 'the wait was canceled');
 	cmp_ok($elapsed, '<', 30, 'cancel took effect without waiting for the lock');
 	release_lock($h, $in);
 }
