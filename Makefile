@@ -10,8 +10,11 @@ OBJS = \
 	connection.o \
 	deparse.o \
 	import.o \
+	migrate.o \
 	option.o \
+	profile.o \
 	sqlite_fdw_mig.o \
+	translate.o \
 	typemap.o
 
 EXTENSION = sqlite_fdw_mig

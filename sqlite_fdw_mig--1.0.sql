@@ -28,3 +28,75 @@ CREATE FUNCTION sqlite_fdw_mig_sqlite_version()
 RETURNS text
 AS 'MODULE_PATHNAME'
 LANGUAGE C STRICT PARALLEL SAFE;
+
+-- Translate one SQLite expression (kind: default, check, generated, index,
+-- where) as migrate_sqlite would, without touching any file: the PostgreSQL
+-- text, or NULL when it is not translated (the reason is raised as a
+-- NOTICE).  columns lists the SQLite column names the expression may use
+-- (they keep their names, lower-cased); target_type is the column's type for
+-- a DEFAULT.  For checking a file before migrating it, and for tests.
+CREATE FUNCTION sqlite_translate_expr(expr text, kind text,
+                                      target_type regtype DEFAULT NULL,
+                                      columns text[] DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'sqlite_translate_expr_sql'
+LANGUAGE C CALLED ON NULL INPUT;
+
+-- Every migration run: what was read, with which options, what it created
+-- (migrate_sqlite(if_exists => 'replace') rebuilds only those tables) and
+-- its report.
+CREATE TABLE sqlite_migration_history (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    started_at timestamptz NOT NULL,
+    finished_at timestamptz NOT NULL,
+    database text NOT NULL,
+    file_size bigint,
+    target_schema name NOT NULL,
+    options jsonb NOT NULL,
+    objects jsonb NOT NULL,
+    report jsonb NOT NULL,
+    migrated_by name NOT NULL DEFAULT current_user
+);
+SELECT pg_catalog.pg_extension_config_dump('sqlite_migration_history', '');
+REVOKE ALL ON sqlite_migration_history FROM PUBLIC;
+GRANT SELECT, INSERT ON sqlite_migration_history TO pg_read_server_files;
+
+-- Migrate a SQLite database into native PostgreSQL tables, in the caller's
+-- transaction, and report every table, view, trigger and virtual table.
+CREATE FUNCTION migrate_sqlite(
+    database text,
+    target_schema name DEFAULT 'public',
+    if_exists text DEFAULT 'error',
+    on_mismatch text DEFAULT 'error',
+    tables text[] DEFAULT NULL,
+    type_overrides jsonb DEFAULT NULL,
+    datetime_numbers text DEFAULT NULL,
+    preserve_case boolean DEFAULT false,
+    owner name DEFAULT NULL)
+RETURNS TABLE (source_table text, target_table text, source_rows bigint,
+               target_rows bigint, status text, detail text)
+AS 'MODULE_PATHNAME', 'migrate_sqlite'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE;
+
+-- The statements migrate_sqlite would run, and every finding, without
+-- writing anything.
+CREATE FUNCTION migrate_sqlite_plan(
+    database text,
+    target_schema name DEFAULT 'public',
+    if_exists text DEFAULT 'error',
+    on_mismatch text DEFAULT 'error',
+    tables text[] DEFAULT NULL,
+    type_overrides jsonb DEFAULT NULL,
+    datetime_numbers text DEFAULT NULL,
+    preserve_case boolean DEFAULT false,
+    owner name DEFAULT NULL)
+RETURNS TABLE (step integer, phase text, object text, statement text, detail text)
+AS 'MODULE_PATHNAME', 'migrate_sqlite_plan'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE;
+
+-- Opening a file is checked in C (superuser or pg_read_server_files); the
+-- functions themselves are not for PUBLIC.
+REVOKE ALL ON FUNCTION migrate_sqlite(text, name, text, text, text[], jsonb, text, boolean, name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate_sqlite_plan(text, name, text, text, text[], jsonb, text, boolean, name) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION migrate_sqlite(text, name, text, text, text[], jsonb, text, boolean, name) TO pg_read_server_files;
+GRANT EXECUTE ON FUNCTION migrate_sqlite_plan(text, name, text, text, text[], jsonb, text, boolean, name) TO pg_read_server_files;

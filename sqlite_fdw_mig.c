@@ -22,6 +22,7 @@
 #include "access/table.h"
 #include "catalog/pg_type.h"
 #include "commands/explain.h"
+#include "commands/progress.h"
 #include "commands/vacuum.h"
 #include "executor/executor.h"
 #include "foreign/fdwapi.h"
@@ -34,6 +35,7 @@
 #include "optimizer/pathnode.h"
 #include "optimizer/planmain.h"
 #include "optimizer/restrictinfo.h"
+#include "pgstat.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -79,6 +81,7 @@ typedef struct SqliteScanState
 	int			current;		/* column being converted, or -1 */
 	List	   *param_exprs;	/* ExprStates of the values to bind */
 	bool		params_bound;
+	int64		rows;			/* rows returned, for progress reports */
 } SqliteScanState;
 
 void		_PG_init(void);
@@ -475,6 +478,10 @@ sqliteIterateForeignScan(ForeignScanState *node)
 	memset(slot->tts_isnull, true, slot->tts_tupleDescriptor->natts * sizeof(bool));
 	scan_convert_row(ss, slot->tts_values, slot->tts_isnull);
 	ExecStoreVirtualTuple(slot);
+
+	/* a migration's copy shows in pg_stat_progress_copy */
+	if (sqlite_copy_progress && ++ss->rows % 1024 == 0)
+		pgstat_progress_update_param(PROGRESS_COPY_TUPLES_PROCESSED, ss->rows);
 	return slot;
 }
 

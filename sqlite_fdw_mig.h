@@ -129,6 +129,23 @@ typedef struct SqliteColumnConv
 	MemoryContext mcxt;			/* long-lived context for caches */
 } SqliteColumnConv;
 
+/* SQLite date/time text, split into fields (sqlite_parse_datetime). */
+typedef struct SqliteDateTime
+{
+	bool		has_date;
+	bool		has_time;
+	bool		has_tz;
+	int			year;
+	int			month;
+	int			day;
+	int			hour;
+	int			minute;
+	int			second;
+	int64		usec;			/* fraction of the second */
+	int			tz_seconds;		/* offset east of UTC */
+} SqliteDateTime;
+
+extern bool sqlite_parse_datetime(const char *s, int len, SqliteDateTime *dt);
 extern void sqlite_conv_init(SqliteColumnConv *conv, Oid typid, int32 typmod,
 							 SqliteDatetimeUnit dtunit, MemoryContext mcxt);
 extern Datum sqlite_conv_value(SqliteColumnConv *conv, sqlite3_stmt *stmt,
@@ -163,5 +180,98 @@ extern const char *sqlite_rowid_alias(SqliteConn *conn, const char *table,
 extern double sqlite_estimate_rows(SqliteConn *conn, const char *table,
 								   const char *rowid);
 extern char *sqlite_shorten_name(const char *name);
+
+/* ---------------------------------------------------------------------
+ * in migrate.c
+ * ---------------------------------------------------------------------
+ */
+extern bool sqlite_copy_progress;
+
+/* ---------------------------------------------------------------------
+ * in translate.c
+ * ---------------------------------------------------------------------
+ */
+
+/* What a SQLite expression taken from the file is used as. */
+typedef enum SqliteExprKind
+{
+	SQLITE_EXPR_DEFAULT,		/* column DEFAULT */
+	SQLITE_EXPR_CHECK,			/* CHECK constraint */
+	SQLITE_EXPR_GENERATED,		/* generated column expression */
+	SQLITE_EXPR_INDEX,			/* index key expression */
+	SQLITE_EXPR_WHERE			/* partial index predicate */
+} SqliteExprKind;
+
+/* A SQLite column name and the (unquoted) PostgreSQL name it became. */
+typedef struct SqliteNameMap
+{
+	char	   *sqlite_name;
+	char	   *pg_name;
+	Oid			pg_type;		/* the column's PostgreSQL type */
+} SqliteNameMap;
+
+/* A CHECK constraint or generated column found in a CREATE TABLE text. */
+typedef struct SqliteTableExpr
+{
+	char	   *name;			/* CONSTRAINT name, or NULL */
+	char	   *column;			/* column it belongs to, or NULL (table level) */
+	char	   *expr;			/* expression text as in the file */
+	bool		stored;			/* generated column: STORED (else VIRTUAL) */
+} SqliteTableExpr;
+
+extern char *sqlite_translate_expr(const char *expr, SqliteExprKind kind,
+								   Oid target_type, List *colmap,
+								   char **reason);
+extern char *sqlite_translate_view(const char *create_view_sql,
+								   List *tablemap, char **reason);
+extern List *sqlite_extract_checks(const char *create_table_sql);
+extern List *sqlite_extract_generated(const char *create_table_sql);
+
+/* A SQLite table that a view may use, and where it went. */
+typedef struct SqliteTableMap
+{
+	char	   *sqlite_name;
+	char	   *pg_schema;		/* unquoted */
+	char	   *pg_name;		/* unquoted */
+	List	   *colmap;			/* SqliteNameMap of its columns */
+} SqliteTableMap;
+
+/* ---------------------------------------------------------------------
+ * in profile.c
+ * ---------------------------------------------------------------------
+ */
+
+/* What the values of one SQLite column turned out to be. */
+typedef struct SqliteColumnProfile
+{
+	int64		n_null;
+	int64		n_int;
+	int64		n_real;
+	int64		n_text;			/* valid UTF-8 without NUL */
+	int64		n_text_bad;		/* invalid UTF-8 or NUL */
+	int64		n_blob;
+	int64		int_min;		/* over INTEGER values and integral text */
+	int64		int_max;
+	bool		real_integral;	/* every REAL is integral and within int64 */
+	bool		big_int;		/* an INTEGER beyond 2^53 */
+	bool		nonfinite;		/* a REAL or text infinity/NaN */
+	int64		max_chars;		/* longest text, in characters */
+	int			max_scale;		/* digits after the point, numbers */
+	int			max_int_digits; /* digits before the point, numbers */
+	bool		dt_time;		/* date/time text with a time of day */
+	bool		dt_offset;		/* date/time text with a non-zero offset */
+	bool		json_lossy;		/* JSON that jsonb would change */
+	int64		n_mismatch;		/* values the intended type cannot hold */
+	bool		example_has_rowid;
+	int64		example_rowid;	/* the first of them */
+	char	   *example;		/* and its description */
+	MemoryContext cxt;			/* where the example is kept */
+} SqliteColumnProfile;
+
+extern void sqlite_profile_init(SqliteColumnProfile *prof);
+extern void sqlite_profile_value(SqliteColumnProfile *prof,
+								 SqliteColumnConv *intended, sqlite3_stmt *stmt,
+								 int col, bool has_rowid);
+extern bool sqlite_numeric_digits(const char *s, int *int_digits, int *scale);
 
 #endif							/* SQLITE_FDW_MIG_H */

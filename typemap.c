@@ -258,21 +258,6 @@ parse_type_params(const char *p, int *vals, int *nvals)
  * ---------------------------------------------------------------------
  */
 
-/* SQLite date/time text, split into fields. */
-typedef struct SqliteDateTime
-{
-	bool		has_date;
-	bool		has_time;
-	bool		has_tz;
-	int			year;
-	int			month;
-	int			day;
-	int			hour;
-	int			minute;
-	int			second;
-	int64		usec;			/* fraction of the second */
-	int			tz_seconds;		/* offset east of UTC */
-} SqliteDateTime;
 
 static void report_mismatch(SqliteColumnConv *conv, int sqltype, int sqlerrcode,
 							const char *detail) pg_attribute_noreturn();
@@ -285,7 +270,6 @@ static Datum numeric_from_cstring(SqliteColumnConv *conv, const char *s);
 static Datum float4_exact(SqliteColumnConv *conv, int sqltype, double d);
 static Datum input_fixed(SqliteColumnConv *conv, char *s);
 static void check_length(SqliteColumnConv *conv, const char *s, int len);
-static bool parse_datetime(const char *s, int len, SqliteDateTime *dt);
 static Datum datetime_from_text(SqliteColumnConv *conv, const char *s, int len);
 static Datum datetime_from_number(SqliteColumnConv *conv, int sqltype,
 								  sqlite3_int64 iv, double dv);
@@ -896,8 +880,8 @@ read_digits(const char **p, const char *end, int n)
  * an optional 'Z' or [+-]HH:MM), strictly: the fields must be in range and
  * the day must exist.  Returns false for anything else.
  */
-static bool
-parse_datetime(const char *s, int len, SqliteDateTime *dt)
+bool
+sqlite_parse_datetime(const char *s, int len, SqliteDateTime *dt)
 {
 	const char *p = s;
 	const char *end = s + len;
@@ -1006,7 +990,7 @@ datetime_from_text(SqliteColumnConv *conv, const char *s, int len)
 	SqliteDateTime dt;
 	int64		tod;
 
-	if (!parse_datetime(s, len, &dt))
+	if (!sqlite_parse_datetime(s, len, &dt))
 	{
 		char	   *end;
 		double		d;
