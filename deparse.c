@@ -250,7 +250,8 @@ sqlite_is_pushable_clause(PlannerInfo *root, RelOptInfo *baserel, Expr *clause)
 
 /*
  * Build the SELECT for a scan of "rel" (SQLite table "tablename"): first the
- * rowid (or NULL when the table has none), then the columns the query needs,
+ * rowid (or NULL when the table has none), then the columns the query needs
+ * (every column when all_columns),
  * whose attribute numbers go to *retrieved_attrs, then the WHERE made of
  * "remote_conds" (RestrictInfos).  The expressions to bind as ?1, ?2, ... go
  * to *params_list.
@@ -258,8 +259,8 @@ sqlite_is_pushable_clause(PlannerInfo *root, RelOptInfo *baserel, Expr *clause)
 void
 sqlite_deparse_select(StringInfo buf, PlannerInfo *root, RelOptInfo *baserel,
 					  Relation rel, const char *tablename, const char *rowid_name,
-					  List *remote_conds, List **retrieved_attrs,
-					  List **params_list)
+					  List *remote_conds, bool all_columns,
+					  List **retrieved_attrs, List **params_list)
 {
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 	Bitmapset  *attrs_used = NULL;
@@ -279,7 +280,8 @@ sqlite_deparse_select(StringInfo buf, PlannerInfo *root, RelOptInfo *baserel,
 
 		pull_varattnos((Node *) ri->clause, baserel->relid, &attrs_used);
 	}
-	whole_row = bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, attrs_used);
+	whole_row = all_columns ||
+		bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, attrs_used);
 
 	appendStringInfoString(buf, "SELECT ");
 	if (rowid_name)

@@ -36,7 +36,12 @@
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
+#include "parser/parse_coerce.h"
+#include "parser/parse_expr.h"
+#include "parser/parse_node.h"
 #include "parser/parse_type.h"
+#include "parser/parser.h"
 #include "pgstat.h"
 #include "storage/lock.h"
 #include "utils/acl.h"
@@ -132,6 +137,10 @@ typedef struct MigTable
 	int64		source_rows;
 	int64		target_rows;
 	char	   *staging;		/* staging foreign table name */
+	bool		quarantine;		/* rows that do not fit go to "rejects" */
+	char	   *rejects;		/* the rejects table */
+	char	   *staging_rejects;	/* its staging foreign table */
+	int64		rejected_rows;
 	bool		has_pk;
 	List	   *notes;
 	Oid			relid;			/* after creation */
@@ -151,8 +160,10 @@ typedef enum StepKind
 {
 	STEP_SQL,					/* run it */
 	STEP_COPY,					/* run it, compare the row count */
+	STEP_REJECTS,				/* run it, check copied + rejected = source */
 	STEP_FKEY,					/* count orphans, then add NOT VALID or not */
-	STEP_CHECK					/* count violations, then add NOT VALID or not */
+	STEP_CHECK,					/* count violations, then add NOT VALID or not */
+	STEP_VIEW					/* create a view; a refusal skips it */
 } StepKind;
 
 typedef struct MigStep
@@ -163,6 +174,7 @@ typedef struct MigStep
 	char	   *sql;
 	char	   *probe;			/* FKEY/CHECK: counts the violating rows */
 	char	   *what;			/* FKEY/CHECK: the constraint, for messages */
+	struct MigOther *other;		/* VIEW: its report row */
 } MigStep;
 
 typedef struct Migration
@@ -196,16 +208,19 @@ static void profile_table(Migration *m, MigTable *t);
 static void choose_types(Migration *m, MigTable *t);
 static void set_type(MigColumn *c, const char *type_name);
 static void infer_type(Migration *m, MigTable *t, MigColumn *c, bool reporting);
+static const char *widened_type(SqliteColumnProfile *p, const char *fallback);
 static void build_steps(Migration *m);
 static void add_step(Migration *m, StepKind kind, const char *phase,
 					 MigTable *t, char *sql);
 static char *qualified(Migration *m, const char *name);
+static bool default_fits(const char *expr, Oid typid, int32 typmod);
 static int	find_column(MigTable *t, const char *sqlite_name);
 static MigTable *find_table(Migration *m, const char *sqlite_name);
 static void check_existing(Migration *m, List **drop);
 static Oid	history_nsp = InvalidOid;
 static void check_lock_capacity(Migration *m);
 static void run_steps(Migration *m);
+static void run_guarded_step(Migration *m, MigStep *s);
 static int64 spi_count(const char *sql);
 static void record_history(Migration *m, Oid func_nsp);
 static void emit_report(Migration *m, FunctionCallInfo fcinfo);
@@ -479,10 +494,7 @@ parse_options(FunctionCallInfo fcinfo, MigOptions *opts)
 	else if (strcmp(on_mismatch, "widen") == 0)
 		opts->on_mismatch = MISMATCH_WIDEN;
 	else if (strcmp(on_mismatch, "quarantine") == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("on_mismatch => 'quarantine' is not available yet"),
-				 errhint("Use 'error' to list the values, or 'widen' to give such columns a type that holds every value.")));
+		opts->on_mismatch = MISMATCH_QUARANTINE;
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1355,8 +1367,9 @@ choose_types(Migration *m, MigTable *t)
 											  (unsigned long) p->n_mismatch,
 											  (long long) p->n_mismatch,
 											  (long long) p->example_rowid, p->example),
-							 errhint("Nothing was written. Use on_mismatch => 'widen' to give the column a type that holds every value, or type_overrides => '{\"%s.%s\": \"text\"}' to choose one.",
-									 t->sqlite_name, c->sqlite_name)));
+							 errhint("Nothing was written. Use on_mismatch => 'widen' to give the column a type that holds every value, or type_overrides => '{\"%s.%s\": \"%s\"}' to choose one.",
+									 t->sqlite_name, c->sqlite_name,
+									 widened_type(p, "text") ? widened_type(p, "text") : "text")));
 				else
 					ereport(ERROR,
 							(errcode(ERRCODE_DATA_EXCEPTION),
@@ -1366,11 +1379,20 @@ choose_types(Migration *m, MigTable *t)
 											  "%lld values differ, for example %s.",
 											  (unsigned long) p->n_mismatch,
 											  (long long) p->n_mismatch, p->example),
-							 errhint("Nothing was written. Use on_mismatch => 'widen' to give the column a type that holds every value, or type_overrides => '{\"%s.%s\": \"text\"}' to choose one.",
-									 t->sqlite_name, c->sqlite_name)));
+							 errhint("Nothing was written. Use on_mismatch => 'widen' to give the column a type that holds every value, or type_overrides => '{\"%s.%s\": \"%s\"}' to choose one.",
+									 t->sqlite_name, c->sqlite_name,
+									 widened_type(p, "text") ? widened_type(p, "text") : "text")));
 			}
-			infer_type(m, t, c, true);
-			continue;
+			if (m->opts.on_mismatch == MISMATCH_WIDEN)
+			{
+				infer_type(m, t, c, true);
+				continue;
+			}
+			/* quarantine: keep the type; the rows go to the rejects table */
+			t->quarantine = true;
+			add_note(&c->notes, INT64_FORMAT " %s not fit %s, for example %s; %s moved to the rejects table",
+					 p->n_mismatch, p->n_mismatch == 1 ? "value does" : "values do",
+					 c->intended, p->example, p->n_mismatch == 1 ? "its row is" : "their rows are");
 		}
 
 		set_type(c, c->intended);
@@ -1461,20 +1483,45 @@ choose_types(Migration *m, MigTable *t)
 }
 
 /*
- * The narrowest type that holds every value of the column exactly: whole
- * numbers → bigint, numbers → double precision or numeric, text → text,
- * non-text bytes → bytea.  "reporting" adds the note for a widened
- * mismatch.
+ * The narrowest type that holds every value of a profiled column exactly:
+ * whole numbers → bigint, numbers → double precision or numeric, text →
+ * text, non-text bytes → bytea; NULL when no type holds them all (numbers
+ * mixed with non-text bytes), "fallback" when there are no values.
+ */
+static const char *
+widened_type(SqliteColumnProfile *p, const char *fallback)
+{
+	bool		numbers = (p->n_int > 0 || p->n_real > 0);
+	bool		bytes = (p->n_blob > 0 || p->n_text_bad > 0);
+
+	if (bytes && numbers)
+		return NULL;
+	if (bytes)
+		return "bytea";
+	if (p->n_text > 0)
+		return "text";
+	if (p->n_real == 0 && p->n_int > 0)
+		return "bigint";
+	if (p->n_real > 0 && p->real_integral && !p->nonfinite)
+		return "bigint";
+	if (p->n_real > 0 && !p->big_int)
+		return "double precision";
+	if (p->n_real > 0)
+		return "numeric";
+	return fallback ? fallback : "text";
+}
+
+/*
+ * Give a column the widened type of its values.  "reporting" adds the note
+ * for a widened mismatch.
  */
 static void
 infer_type(Migration *m, MigTable *t, MigColumn *c, bool reporting)
 {
 	SqliteColumnProfile *p = &c->prof;
-	bool		numbers = (p->n_int > 0 || p->n_real > 0);
-	bool		bytes = (p->n_blob > 0 || p->n_text_bad > 0);
-	const char *type;
+	const char *type = widened_type(p, c->intended);
 
-	if (bytes && numbers)
+	if (type == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("column \"%s\" of SQLite table \"%s\" holds both numbers and non-text bytes",
@@ -1482,25 +1529,10 @@ infer_type(Migration *m, MigTable *t, MigColumn *c, bool reporting)
 				 errdetail("No PostgreSQL type holds both exactly: " INT64_FORMAT " integers, " INT64_FORMAT " reals, " INT64_FORMAT " blobs, " INT64_FORMAT " texts that are not UTF-8.",
 						   p->n_int, p->n_real, p->n_blob, p->n_text_bad),
 				 errhint("Nothing was written. Fix the values in SQLite, or migrate the other tables with \"tables\".")));
-	if (bytes)
-		type = "bytea";
-	else if (p->n_text > 0)
-		type = "text";
-	else if (p->n_real == 0 && p->n_int > 0)
-		type = "bigint";
-	else if (p->n_real > 0 && p->real_integral && p->n_int + p->n_real > 0 &&
-			 !p->nonfinite)
-		type = "bigint";
-	else if (p->n_real > 0 && !p->big_int)
-		type = "double precision";
-	else if (p->n_real > 0)
-		type = "numeric";
-	else
-		type = c->intended ? c->intended : "text";
-
 	if (reporting)
-		add_note(&c->notes, "widened from %s to %s: " INT64_FORMAT " values do not fit %s, for example %s",
-				 c->intended, type, p->n_mismatch, c->intended, p->example);
+		add_note(&c->notes, "widened from %s to %s: " INT64_FORMAT " %s not fit %s, for example %s",
+				 c->intended, type, p->n_mismatch,
+				 p->n_mismatch == 1 ? "value does" : "values do", c->intended, p->example);
 	else if (c->intended == NULL && (c->decltype == NULL || c->decltype[0] == '\0'))
 		add_note(&c->notes, "no declared type: %s chosen from the values", type);
 	set_type(c, type);
@@ -1552,6 +1584,48 @@ column_list(MigTable *t, List *cols, List *desc)
 	return buf.data;
 }
 
+/*
+ * Would PostgreSQL accept translated expression "expr" as the DEFAULT of a
+ * column of type typid/typmod?  Parse analysis only, in a subtransaction
+ * so that its error is caught: nothing is executed (a literal is read by
+ * its type's input function, as CREATE TABLE would).
+ */
+static bool
+default_fits(const char *expr, Oid typid, int32 typmod)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	volatile bool ok = false;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		List	   *raw = raw_parser(psprintf("SELECT %s", expr), RAW_PARSE_DEFAULT);
+		SelectStmt *sel = (SelectStmt *) ((RawStmt *) linitial(raw))->stmt;
+		ResTarget  *rt = linitial_node(ResTarget, sel->targetList);
+		ParseState *pstate = make_parsestate(NULL);
+		Node	   *e = transformExpr(pstate, rt->val, EXPR_KIND_COLUMN_DEFAULT);
+
+		ok = coerce_to_target_type(pstate, e, exprType(e), typid, typmod,
+								   COERCION_ASSIGNMENT, COERCE_IMPLICIT_CAST,
+								   -1) != NULL;
+		free_parsestate(pstate);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcxt);
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		ok = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+	CurrentResourceOwner = oldowner;
+	return ok;
+}
+
 /* The SQLite column names map of a table, for translate.c. */
 static List *
 column_map(MigTable *t)
@@ -1561,8 +1635,16 @@ column_map(MigTable *t)
 
 	for (i = 0; i < t->ncols; i++)
 	{
-		SqliteNameMap *nm = palloc0(sizeof(SqliteNameMap));
+		SqliteNameMap *nm;
 
+		/*
+		 * Under NOCASE or RTRIM, = means something else in SQLite: an
+		 * expression on such a column is not translated (it names an
+		 * unknown column).
+		 */
+		if (t->cols[i].collation && pg_strcasecmp(t->cols[i].collation, "BINARY") != 0)
+			continue;
+		nm = palloc0(sizeof(SqliteNameMap));
 		nm->sqlite_name = t->cols[i].sqlite_name;
 		nm->pg_name = t->cols[i].pg_name;
 		nm->pg_type = t->cols[i].type_oid;
@@ -1583,6 +1665,17 @@ build_steps(Migration *m)
 	ListCell   *lc;
 	List	   *drop = NIL;
 	StringInfoData buf;
+
+	/* the rejects tables of quarantined tables */
+	foreach(lc, m->tables)
+	{
+		MigTable   *t = lfirst(lc);
+
+		if (!t->quarantine)
+			continue;
+		t->rejects = unique_name(m, t->pg_name, "rejects");
+		t->staging_rejects = psprintf("%s_r", t->staging);
+	}
 
 	check_existing(m, &drop);
 	if (drop != NIL)
@@ -1619,6 +1712,11 @@ build_steps(Migration *m)
 				char	   *expr = sqlite_translate_expr(c->dflt, SQLITE_EXPR_DEFAULT,
 														 c->type_oid, colmap, &reason);
 
+				if (expr && !default_fits(expr, c->type_oid, c->typmod))
+				{
+					expr = NULL;
+					reason = psprintf("PostgreSQL cannot assign it to type %s", c->type_name);
+				}
 				if (expr)
 					appendStringInfo(&buf, " DEFAULT %s", expr);
 				else
@@ -1658,9 +1756,46 @@ build_steps(Migration *m)
 							 unit ? ", datetime_unit " : "",
 							 unit ? quote_literal_cstr(unit) : "");
 		}
-		appendStringInfo(&buf, ") SERVER %s OPTIONS (table %s)",
-						 quote_identifier(m->server), quote_literal_cstr(t->sqlite_name));
+		appendStringInfo(&buf, ") SERVER %s OPTIONS (table %s%s)",
+						 quote_identifier(m->server), quote_literal_cstr(t->sqlite_name),
+						 t->quarantine ? ", rows 'matching'" : "");
 		add_step(m, STEP_SQL, "stage", t, buf.data);
+
+		if (t->quarantine)
+		{
+			char	   *valtype = psprintf("%s.sqlite_value",
+										   quote_identifier(get_namespace_name(history_nsp)));
+
+			/* every value kept as stored: storage class and raw value */
+			initStringInfo(&buf);
+			appendStringInfo(&buf, "CREATE TABLE %s (\n    sqlite_rowid bigint", qualified(m, t->rejects));
+			for (i = 0; i < t->ncols; i++)
+				appendStringInfo(&buf, ",\n    %s %s", quote_identifier(t->cols[i].pg_name), valtype);
+			appendStringInfoString(&buf, "\n)");
+			add_step(m, STEP_SQL, "create", t, buf.data);
+			if (m->opts.owner)
+				add_step(m, STEP_SQL, "create", t,
+						 psprintf("ALTER TABLE %s OWNER TO %s", qualified(m, t->rejects),
+								  quote_identifier(m->opts.owner)));
+
+			initStringInfo(&buf);
+			appendStringInfo(&buf, "CREATE FOREIGN TABLE pg_temp.%s (",
+							 quote_identifier(t->staging_rejects));
+			if (t->has_rowid)
+				appendStringInfoString(&buf, "sqlite_rowid bigint OPTIONS (column_name '_rowid_'), ");
+			for (i = 0; i < t->ncols; i++)
+			{
+				MigColumn  *c = &t->cols[i];
+
+				appendStringInfo(&buf, "%s%s %s OPTIONS (column_name %s, check_type %s)",
+								 i ? ", " : "", quote_identifier(c->pg_name), valtype,
+								 quote_literal_cstr(c->sqlite_name),
+								 quote_literal_cstr(c->type_name));
+			}
+			appendStringInfo(&buf, ") SERVER %s OPTIONS (table %s, rows 'mismatched')",
+							 quote_identifier(m->server), quote_literal_cstr(t->sqlite_name));
+			add_step(m, STEP_SQL, "stage", t, buf.data);
+		}
 	}
 
 	/* the data */
@@ -1677,6 +1812,12 @@ build_steps(Migration *m)
 				 psprintf("INSERT INTO %s (%s) SELECT %s FROM pg_temp.%s",
 						  qualified(m, t->pg_name), cols.data, cols.data,
 						  quote_identifier(t->staging)));
+		if (t->quarantine)
+			add_step(m, STEP_REJECTS, "copy", t,
+					 psprintf("INSERT INTO %s (sqlite_rowid, %s) SELECT %s, %s FROM pg_temp.%s",
+							  qualified(m, t->rejects), cols.data,
+							  t->has_rowid ? "sqlite_rowid" : "NULL::bigint", cols.data,
+							  quote_identifier(t->staging_rejects)));
 	}
 
 	/* keys and indexes */
@@ -1765,7 +1906,12 @@ build_steps(Migration *m)
 			s->phase = "checks";
 			s->table = t;
 			s->what = psprintf("CHECK (%s) on %s", expr, qualified(m, t->pg_name));
-			s->sql = psprintf("ALTER TABLE %s ADD CHECK (%s)", qualified(m, t->pg_name), expr);
+			if (ck->name)
+				s->sql = psprintf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s)",
+								  qualified(m, t->pg_name),
+								  quote_identifier(sqlite_shorten_name(ck->name)), expr);
+			else
+				s->sql = psprintf("ALTER TABLE %s ADD CHECK (%s)", qualified(m, t->pg_name), expr);
 			s->probe = psprintf("SELECT count(*) FROM %s WHERE NOT (%s)",
 								qualified(m, t->pg_name), expr);
 			m->steps = lappend(m->steps, s);
@@ -1937,11 +2083,18 @@ build_steps(Migration *m)
 		o->target = qualified(m, unique_name(m, pg_name_for(m, o->source), NULL));
 		o->status = "view created";
 		o->detail = NULL;
-		add_step(m, STEP_SQL, "views", NULL,
-				 psprintf("CREATE VIEW %s WITH (security_invoker = true) AS %s", o->target, select));
-		if (m->opts.owner)
-			add_step(m, STEP_SQL, "views", NULL,
-					 psprintf("ALTER VIEW %s OWNER TO %s", o->target, quote_identifier(m->opts.owner)));
+		{
+			MigStep    *s = palloc0(sizeof(MigStep));
+
+			s->kind = STEP_VIEW;
+			s->phase = "views";
+			s->other = o;
+			s->sql = psprintf("CREATE VIEW %s WITH (security_invoker = true) AS %s", o->target, select);
+			if (m->opts.owner)
+				s->probe = psprintf("ALTER VIEW %s OWNER TO %s", o->target,
+									quote_identifier(m->opts.owner));
+			m->steps = lappend(m->steps, s);
+		}
 	}
 
 	/* statistics, then the staging objects go */
@@ -1949,9 +2102,16 @@ build_steps(Migration *m)
 		add_step(m, STEP_SQL, "analyze", lfirst(lc),
 				 psprintf("ANALYZE %s", qualified(m, ((MigTable *) lfirst(lc))->pg_name)));
 	foreach(lc, m->tables)
+	{
+		MigTable   *t = lfirst(lc);
+
 		add_step(m, STEP_SQL, "cleanup", NULL,
-				 psprintf("DROP FOREIGN TABLE pg_temp.%s",
-						  quote_identifier(((MigTable *) lfirst(lc))->staging)));
+				 psprintf("DROP FOREIGN TABLE pg_temp.%s", quote_identifier(t->staging)));
+		if (t->quarantine)
+			add_step(m, STEP_SQL, "cleanup", NULL,
+					 psprintf("DROP FOREIGN TABLE pg_temp.%s",
+							  quote_identifier(t->staging_rejects)));
+	}
 	add_step(m, STEP_SQL, "cleanup", NULL,
 			 psprintf("DROP SERVER %s", quote_identifier(m->server)));
 }
@@ -1966,6 +2126,7 @@ check_existing(Migration *m, List **drop)
 {
 	ListCell   *lc;
 	List	   *owned = NIL;
+	List	   *names = NIL;
 
 	if (m->opts.replace)
 	{
@@ -1991,28 +2152,36 @@ check_existing(Migration *m, List **drop)
 	foreach(lc, m->tables)
 	{
 		MigTable   *t = lfirst(lc);
+
+		names = lappend(names, t->pg_name);
+		if (t->rejects)
+			names = lappend(names, t->rejects);
+	}
+	foreach(lc, names)
+	{
+		char	   *name = lfirst(lc);
 		ListCell   *lc2;
 		bool		is_owned = false;
 
-		if (!OidIsValid(get_relname_relid(t->pg_name, m->opts.target_nsp)))
+		if (!OidIsValid(get_relname_relid(name, m->opts.target_nsp)))
 			continue;
 		foreach(lc2, owned)
-			if (strcmp(lfirst(lc2), t->pg_name) == 0)
+			if (strcmp(lfirst(lc2), name) == 0)
 				is_owned = true;
 		if (!m->opts.replace)
 			ereport(ERROR,
 					(errcode(ERRCODE_DUPLICATE_TABLE),
-					 errmsg("table %s already exists", qualified(m, t->pg_name)),
+					 errmsg("table %s already exists", qualified(m, name)),
 					 errdetail("Nothing was written."),
 					 errhint("Use if_exists => 'replace' to rebuild the tables an earlier migration created, or another target_schema.")));
 		if (!is_owned)
 			ereport(ERROR,
 					(errcode(ERRCODE_DUPLICATE_TABLE),
 					 errmsg("table %s already exists and was not created by migrate_sqlite",
-							qualified(m, t->pg_name)),
+							qualified(m, name)),
 					 errdetail("if_exists => 'replace' only replaces tables that an earlier migration into this schema created. Nothing was written."),
 					 errhint("Drop or rename the table, or migrate into another target_schema.")));
-		*drop = lappend(*drop, t->pg_name);
+		*drop = lappend(*drop, name);
 	}
 }
 
@@ -2061,6 +2230,76 @@ spi_count(const char *sql)
 		elog(ERROR, "could not run: %s", sql);
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	return isnull ? 0 : DatumGetInt64(d);
+}
+
+/*
+ * Add a translated CHECK constraint (NOT VALID when rows violate it), or
+ * create a translated view.  One that PostgreSQL refuses (its types do not
+ * match, say) is reported, never a failed migration: the attempt runs in a
+ * subtransaction.
+ */
+static void
+run_guarded_step(Migration *m, MigStep *s)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		int64		bad = 0;
+		char	   *sql = s->sql;
+
+		if (s->kind == STEP_CHECK)
+		{
+			bad = spi_count(s->probe);
+			if (bad > 0)
+				sql = psprintf("%s NOT VALID", s->sql);
+		}
+		if (spi_run(sql, false, 0) < 0)
+			elog(ERROR, "SPI_execute failed: %s", sql);
+		if (s->kind == STEP_VIEW && s->probe && spi_run(s->probe, false, 0) < 0)
+			elog(ERROR, "SPI_execute failed: %s", s->probe);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		s->sql = sql;
+		if (bad > 0)
+		{
+			ereport(WARNING,
+					(errmsg_plural("%s created NOT VALID: " INT64_FORMAT " row violates it",
+								   "%s created NOT VALID: " INT64_FORMAT " rows violate it",
+								   (unsigned long) bad, s->what, bad),
+					 errhint("SQLite did not enforce it. Fix the rows, then run ALTER TABLE ... VALIDATE CONSTRAINT.")));
+			add_note(&s->table->notes, "%s created NOT VALID: " INT64_FORMAT " rows violate it",
+					 s->what, bad);
+		}
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		/* the SPI connection survives the rolled-back subtransaction */
+		if (s->kind == STEP_VIEW)
+		{
+			s->other->status = "view skipped";
+			s->other->detail = psprintf("PostgreSQL refused the translated view: %s",
+										edata->message);
+			s->other->target = NULL;
+		}
+		else
+			add_note(&s->table->notes, "%s not migrated: PostgreSQL refused it: %s",
+					 s->what, edata->message);
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
 }
 
 /* Run every step; check each copy's count against SQLite's. */
@@ -2114,7 +2353,8 @@ run_steps(Migration *m)
 												 s->table->target_rows);
 					pgstat_progress_end_command();
 
-					if (s->table->target_rows != s->table->source_rows)
+					if (s->table->target_rows != s->table->source_rows &&
+						!s->table->quarantine)
 						ereport(ERROR,
 								(errcode(ERRCODE_DATA_EXCEPTION),
 								 errmsg("copied " INT64_FORMAT " rows into %s, but SQLite table \"%s\" has " INT64_FORMAT,
@@ -2124,13 +2364,42 @@ run_steps(Migration *m)
 					TimestampDifference(start, GetCurrentTimestamp(), &secs, &usecs);
 					elapsed = secs + usecs / 1000000.0;
 					ereport(NOTICE,
-							(errmsg("copied " INT64_FORMAT " rows into %s in %.2f s (%.0f rows/s)",
+							(errmsg_plural("copied " INT64_FORMAT " row into %s in %.2f s (%.0f rows/s)",
+										   "copied " INT64_FORMAT " rows into %s in %.2f s (%.0f rows/s)",
+										   (unsigned long) s->table->target_rows,
 									s->table->target_rows, qualified(m, s->table->pg_name),
 									elapsed, elapsed > 0 ? s->table->target_rows / elapsed : 0.0)));
 					break;
 				}
-			case STEP_FKEY:
+			case STEP_REJECTS:
+				rc = spi_run(s->sql, false, 0);
+				if (rc != SPI_OK_INSERT)
+					elog(ERROR, "SPI_execute failed (%d): %s", rc, s->sql);
+				s->table->rejected_rows = (int64) SPI_processed;
+				if (s->table->target_rows + s->table->rejected_rows != s->table->source_rows)
+					ereport(ERROR,
+							(errcode(ERRCODE_DATA_EXCEPTION),
+							 errmsg("copied " INT64_FORMAT " rows into %s and " INT64_FORMAT " into %s, but SQLite table \"%s\" has " INT64_FORMAT,
+									s->table->target_rows, qualified(m, s->table->pg_name),
+									s->table->rejected_rows, qualified(m, s->table->rejects),
+									s->table->sqlite_name, s->table->source_rows),
+							 errdetail("All counts come from the same SQLite snapshot. Nothing was kept.")));
+				add_note(&s->table->notes, INT64_FORMAT " %s moved, whole and unchanged, to %s",
+						 s->table->rejected_rows,
+						 s->table->rejected_rows == 1 ? "row" : "rows",
+						 qualified(m, s->table->rejects));
+				ereport(NOTICE,
+						(errmsg_plural("moved " INT64_FORMAT " row of SQLite table \"%s\" to %s",
+									   "moved " INT64_FORMAT " rows of SQLite table \"%s\" to %s",
+									   (unsigned long) s->table->rejected_rows,
+								s->table->rejected_rows, s->table->sqlite_name,
+								qualified(m, s->table->rejects))));
+				break;
 			case STEP_CHECK:
+			case STEP_VIEW:
+				run_guarded_step(m, s);
+				break;
+			case STEP_FKEY:
 				{
 					int64		bad = spi_count(s->probe);
 
@@ -2175,6 +2444,11 @@ record_history(Migration *m, Oid func_nsp)
 
 		appendStringInfo(&tables, "%s", foreach_current_index(lc) ? ", " : "");
 		escape_json(&tables, t->pg_name);
+		if (t->rejects)
+		{
+			appendStringInfoString(&tables, ", ");
+			escape_json(&tables, t->rejects);
+		}
 		appendStringInfo(&report, "%s{\"source_table\": ", foreach_current_index(lc) ? ", " : "");
 		escape_json(&report, t->sqlite_name);
 		appendStringInfo(&report, ", \"target_table\": ");
@@ -2249,7 +2523,8 @@ emit_report(Migration *m, FunctionCallInfo fcinfo)
 		values[1] = CStringGetTextDatum(qualified(m, t->pg_name));
 		values[2] = Int64GetDatum(t->source_rows);
 		values[3] = Int64GetDatum(t->target_rows);
-		values[4] = CStringGetTextDatum(detail && (list_length(notes) > 1 ||
+		values[4] = CStringGetTextDatum(t->quarantine ? "quarantined rows" :
+										detail && (list_length(notes) > 1 ||
 												   strcmp(detail, "no primary key") != 0) ?
 										"migrated with changes" : "migrated");
 		if (detail)

@@ -23,6 +23,7 @@
 #include "catalog/pg_attribute.h"
 #include "commands/defrem.h"
 #include "miscadmin.h"
+#include "parser/parse_type.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -43,9 +44,11 @@ static const SqliteOption valid_options[] = {
 	{"busy_timeout", ForeignServerRelationId},
 	/* foreign table */
 	{"table", ForeignTableRelationId},
+	{"rows", ForeignTableRelationId},
 	/* column */
 	{"column_name", AttributeRelationId},
 	{"datetime_unit", AttributeRelationId},
+	{"check_type", AttributeRelationId},
 	{NULL, InvalidOid}
 };
 
@@ -110,6 +113,15 @@ sqlite_fdw_mig_validator(PG_FUNCTION_ARGS)
 		}
 		else if (strcmp(def->defname, "datetime_unit") == 0)
 			(void) sqlite_parse_datetime_unit(value);
+		else if (strcmp(def->defname, "rows") == 0)
+			(void) sqlite_parse_rows_mode(value);
+		else if (strcmp(def->defname, "check_type") == 0)
+		{
+			Oid			typid;
+			int32		typmod;
+
+			parseTypeString(value, &typid, &typmod, false);
+		}
 	}
 
 	if (catalog == ForeignServerRelationId && !has_database)
@@ -226,6 +238,55 @@ sqlite_parse_datetime_unit(const char *value)
 			 errmsg("invalid value for option \"datetime_unit\": \"%s\"", value),
 			 errhint("Valid values are \"unixepoch\" (seconds since 1970), \"unixepoch_ms\" (milliseconds since 1970) and \"julianday\".")));
 	return SQLITE_DT_NONE;		/* keep compiler quiet */
+}
+
+/* Parse a rows value ('all', 'matching', 'mismatched') or raise an ERROR. */
+SqliteRowsMode
+sqlite_parse_rows_mode(const char *value)
+{
+	if (strcmp(value, "all") == 0)
+		return SQLITE_ROWS_ALL;
+	if (strcmp(value, "matching") == 0)
+		return SQLITE_ROWS_MATCHING;
+	if (strcmp(value, "mismatched") == 0)
+		return SQLITE_ROWS_MISMATCHED;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid value for option \"rows\": \"%s\"", value),
+			 errhint("Valid values are \"all\", \"matching\" and \"mismatched\".")));
+	return SQLITE_ROWS_ALL;		/* keep compiler quiet */
+}
+
+/* The rows option of a foreign table. */
+SqliteRowsMode
+sqlite_table_rows_mode(Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, GetForeignTable(relid)->options)
+	{
+		DefElem    *def = (DefElem *) lfirst(lc);
+
+		if (strcmp(def->defname, "rows") == 0)
+			return sqlite_parse_rows_mode(defGetString(def));
+	}
+	return SQLITE_ROWS_ALL;
+}
+
+/* The check_type option of a column, or NULL. */
+char *
+sqlite_column_check_type(Oid relid, AttrNumber attnum)
+{
+	ListCell   *lc;
+
+	foreach(lc, GetForeignColumnOptions(relid, attnum))
+	{
+		DefElem    *def = (DefElem *) lfirst(lc);
+
+		if (strcmp(def->defname, "check_type") == 0)
+			return defGetString(def);
+	}
+	return NULL;
 }
 
 /*

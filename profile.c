@@ -126,7 +126,7 @@ sqlite_profile_value(SqliteColumnProfile *prof, SqliteColumnConv *intended,
 				if (!pg_verify_mbstr(PG_UTF8, s, len, true))
 				{
 					prof->n_text_bad++;
-					fits = (intended->kind == CONV_BYTEA);
+					fits = (intended->kind == CONV_BYTEA || intended->kind == CONV_RAW);
 				}
 				else
 				{
@@ -138,7 +138,7 @@ sqlite_profile_value(SqliteColumnProfile *prof, SqliteColumnConv *intended,
 			}
 		case SQLITE_BLOB:
 			prof->n_blob++;
-			fits = intended->kind == CONV_BYTEA ||
+			fits = intended->kind == CONV_BYTEA || intended->kind == CONV_RAW ||
 				(intended->kind == CONV_UUID &&
 				 sqlite3_column_bytes(stmt, col) == 16);
 			break;
@@ -189,6 +189,8 @@ int_fits(SqliteColumnConv *conv, int64 v)
 		case CONV_INPUT:
 			/* JSON numbers; other types are checked by the copy */
 			return true;
+		case CONV_RAW:
+			return true;
 	}
 	return false;
 }
@@ -233,6 +235,8 @@ real_fits(SqliteColumnConv *conv, double d)
 		case CONV_INPUT:
 			if (conv->basetypid == JSONOID || conv->basetypid == JSONBOID)
 				return isfinite(d);
+			return true;
+		case CONV_RAW:
 			return true;
 	}
 	return false;
@@ -324,6 +328,8 @@ text_fits(SqliteColumnProfile *prof, SqliteColumnConv *conv, const char *s,
 				prof->json_lossy |= lossy;
 				return true;
 			}
+			return true;
+		case CONV_RAW:
 			return true;
 	}
 	return false;
@@ -612,4 +618,19 @@ utf8_chars(const char *s, int len)
 		if ((s[i] & 0xC0) != 0x80)
 			n++;
 	return n;
+}
+
+/*
+ * Does column "col" of the current row fit the type of "conv", by the same
+ * checks as the profile?  (A scan with rows 'matching' or 'mismatched'
+ * sorts rows with it.)
+ */
+bool
+sqlite_value_fits(SqliteColumnConv *conv, sqlite3_stmt *stmt, int col)
+{
+	SqliteColumnProfile scratch;
+
+	sqlite_profile_init(&scratch);
+	sqlite_profile_value(&scratch, conv, stmt, col, false);
+	return scratch.n_mismatch == 0;
 }

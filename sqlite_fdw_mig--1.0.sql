@@ -42,6 +42,17 @@ RETURNS text
 AS 'MODULE_PATHNAME', 'sqlite_translate_expr_sql'
 LANGUAGE C CALLED ON NULL INPUT;
 
+-- A SQLite value exactly as stored: its storage class ('integer', 'real',
+-- 'text', 'blob' or 'null') and its integer, real or bytes (text as its
+-- bytes, which need not be valid UTF-8).  Rejects tables hold these, and a
+-- foreign table column of this type reads any value.
+CREATE TYPE sqlite_value AS (
+    storage_class text,
+    int_value bigint,
+    real_value double precision,
+    bytes bytea
+);
+
 -- Every migration run: what was read, with which options, what it created
 -- (migrate_sqlite(if_exists => 'replace') rebuilds only those tables) and
 -- its report.

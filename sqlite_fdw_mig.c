@@ -35,6 +35,7 @@
 #include "optimizer/pathnode.h"
 #include "optimizer/planmain.h"
 #include "optimizer/restrictinfo.h"
+#include "parser/parse_type.h"
 #include "pgstat.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -63,7 +64,8 @@ enum SqliteScanPrivate
 {
 	ScanPrivateSql,				/* SELECT sent to SQLite (String) */
 	ScanPrivateRetrievedAttrs,	/* attnums of its columns 2..n (IntList) */
-	ScanPrivateHasRowid			/* whether column 1 is the rowid (Integer) */
+	ScanPrivateHasRowid,		/* whether column 1 is the rowid (Integer) */
+	ScanPrivateRowsMode			/* SqliteRowsMode (Integer) */
 };
 
 /* The execution state of a scan (or of ANALYZE's sampling read). */
@@ -78,6 +80,8 @@ typedef struct SqliteScanState
 	int			ncols;			/* columns after the rowid */
 	AttrNumber *attnums;		/* attnum of each of them */
 	SqliteColumnConv *convs;	/* conversion of each of them */
+	SqliteRowsMode rows_mode;	/* which rows to return */
+	SqliteColumnConv *checks;	/* the check of each column (rows_mode) */
 	int			current;		/* column being converted, or -1 */
 	List	   *param_exprs;	/* ExprStates of the values to bind */
 	bool		params_bound;
@@ -111,7 +115,9 @@ static int	sqlite_acquire_sample_rows(Relation relation, int elevel,
 
 static ForeignServer *server_of(Oid relid);
 static void scan_setup(SqliteScanState *ss, Relation rel, const char *sql,
-					   bool has_rowid, List *retrieved_attrs);
+					   bool has_rowid, List *retrieved_attrs,
+					   SqliteRowsMode rows_mode);
+static bool row_wanted(SqliteScanState *ss);
 static void scan_convert_row(SqliteScanState *ss, Datum *values, bool *nulls);
 static void scan_error_callback(void *arg);
 static void bind_params(SqliteScanState *ss, ExprContext *econtext);
@@ -265,18 +271,23 @@ sqliteGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 	List	   *retrieved_attrs;
 	List	   *params_list;
 	Relation	rel;
+	SqliteRowsMode rows_mode;
 
 	scan_clauses = extract_actual_clauses(scan_clauses, false);
 
 	initStringInfo(&sql);
 	rel = table_open(foreigntableid, NoLock);
+	rows_mode = sqlite_table_rows_mode(foreigntableid);
+	/* sorting rows by whether they fit needs every column */
 	sqlite_deparse_select(&sql, root, baserel, rel, info->table, info->rowid,
-						  info->remote_conds, &retrieved_attrs, &params_list);
+						  info->remote_conds, rows_mode != SQLITE_ROWS_ALL,
+						  &retrieved_attrs, &params_list);
 	table_close(rel, NoLock);
 
 	return make_foreignscan(tlist, scan_clauses, baserel->relid, params_list,
-							list_make3(makeString(sql.data), retrieved_attrs,
-									   makeInteger(info->rowid != NULL)),
+							list_make4(makeString(sql.data), retrieved_attrs,
+									   makeInteger(info->rowid != NULL),
+									   makeInteger(rows_mode)),
 							NIL, NIL, outer_plan);
 }
 
@@ -287,7 +298,7 @@ sqliteGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
  */
 static void
 scan_setup(SqliteScanState *ss, Relation rel, const char *sql, bool has_rowid,
-		   List *retrieved_attrs)
+		   List *retrieved_attrs, SqliteRowsMode rows_mode)
 {
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 	Oid			relid = RelationGetRelid(rel);
@@ -303,6 +314,9 @@ scan_setup(SqliteScanState *ss, Relation rel, const char *sql, bool has_rowid,
 	ss->attnums = palloc(sizeof(AttrNumber) * Max(ss->ncols, 1));
 	ss->convs = palloc(sizeof(SqliteColumnConv) * Max(ss->ncols, 1));
 	ss->current = -1;
+	ss->rows_mode = rows_mode;
+	if (rows_mode != SQLITE_ROWS_ALL)
+		ss->checks = palloc(sizeof(SqliteColumnConv) * Max(ss->ncols, 1));
 
 	foreach(lc, retrieved_attrs)
 	{
@@ -313,6 +327,23 @@ scan_setup(SqliteScanState *ss, Relation rel, const char *sql, bool has_rowid,
 		sqlite_conv_init(&ss->convs[i], att->atttypid, att->atttypmod,
 						 sqlite_column_datetime_unit(relid, attnum),
 						 CurrentMemoryContext);
+		if (rows_mode != SQLITE_ROWS_ALL)
+		{
+			char	   *check = sqlite_column_check_type(relid, attnum);
+
+			if (check)
+			{
+				Oid			typid;
+				int32		typmod;
+
+				parseTypeString(check, &typid, &typmod, false);
+				sqlite_conv_init(&ss->checks[i], typid, typmod,
+								 sqlite_column_datetime_unit(relid, attnum),
+								 CurrentMemoryContext);
+			}
+			else
+				ss->checks[i] = ss->convs[i];
+		}
 		i++;
 	}
 
@@ -336,7 +367,8 @@ sqliteBeginForeignScan(ForeignScanState *node, int eflags)
 	scan_setup(ss, node->ss.ss_currentRelation,
 			   strVal(list_nth(fsplan->fdw_private, ScanPrivateSql)),
 			   intVal(list_nth(fsplan->fdw_private, ScanPrivateHasRowid)) != 0,
-			   (List *) list_nth(fsplan->fdw_private, ScanPrivateRetrievedAttrs));
+			   (List *) list_nth(fsplan->fdw_private, ScanPrivateRetrievedAttrs),
+			   (SqliteRowsMode) intVal(list_nth(fsplan->fdw_private, ScanPrivateRowsMode)));
 	ss->param_exprs = ExecInitExprList(fsplan->fdw_exprs, (PlanState *) node);
 	ss->params_bound = false;
 }
@@ -470,9 +502,12 @@ sqliteIterateForeignScan(ForeignScanState *node)
 	if (!ss->params_bound)
 		bind_params(ss, node->ss.ps.ps_ExprContext);
 
-	CHECK_FOR_INTERRUPTS();
-	if (sqlite_step(ss->stmt) == SQLITE_DONE)
-		return slot;
+	do
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (sqlite_step(ss->stmt) == SQLITE_DONE)
+			return slot;
+	} while (ss->rows_mode != SQLITE_ROWS_ALL && !row_wanted(ss));
 
 	/* the executor runs us in per-tuple memory, reset for every row */
 	memset(slot->tts_isnull, true, slot->tts_tupleDescriptor->natts * sizeof(bool));
@@ -483,6 +518,21 @@ sqliteIterateForeignScan(ForeignScanState *node)
 	if (sqlite_copy_progress && ++ss->rows % 1024 == 0)
 		pgstat_progress_update_param(PROGRESS_COPY_TUPLES_PROCESSED, ss->rows);
 	return slot;
+}
+
+/*
+ * With rows 'matching', is every value of the current row one its column's
+ * check type holds?  With 'mismatched', is some value not?
+ */
+static bool
+row_wanted(SqliteScanState *ss)
+{
+	bool		fits = true;
+	int			i;
+
+	for (i = 0; i < ss->ncols && fits; i++)
+		fits = sqlite_value_fits(&ss->checks[i], ss->stmt->stmt, i + 1);
+	return (ss->rows_mode == SQLITE_ROWS_MATCHING) == fits;
 }
 
 static void
@@ -584,7 +634,7 @@ sqlite_acquire_sample_rows(Relation relation, int elevel, HeapTuple *rows,
 	}
 	appendStringInfoString(&sql, " FROM \"main\".");
 	sqlite_append_ident(&sql, sqlite_table_name(relid));
-	scan_setup(&ss, relation, sql.data, rowid != NULL, attrs);
+	scan_setup(&ss, relation, sql.data, rowid != NULL, attrs, SQLITE_ROWS_ALL);
 
 	values = palloc(sizeof(Datum) * tupdesc->natts);
 	nulls = palloc(sizeof(bool) * tupdesc->natts);

@@ -32,6 +32,17 @@ typedef enum SqliteDatetimeUnit
 	SQLITE_DT_JULIANDAY			/* Julian day number, as SQLite's julianday() */
 } SqliteDatetimeUnit;
 
+/*
+ * Which rows a scan returns: all, or (for a migration's quarantine) only
+ * those whose every value fits the check types, or only the others.
+ */
+typedef enum SqliteRowsMode
+{
+	SQLITE_ROWS_ALL = 0,
+	SQLITE_ROWS_MATCHING,
+	SQLITE_ROWS_MISMATCHED
+} SqliteRowsMode;
+
 /* ---------------------------------------------------------------------
  * in option.c
  * ---------------------------------------------------------------------
@@ -54,6 +65,9 @@ extern SqliteDatetimeUnit sqlite_column_datetime_unit(Oid relid,
 													  AttrNumber attnum);
 extern SqliteDatetimeUnit sqlite_parse_datetime_unit(const char *value);
 extern void sqlite_check_read_privilege(const char *what);
+extern SqliteRowsMode sqlite_parse_rows_mode(const char *value);
+extern SqliteRowsMode sqlite_table_rows_mode(Oid relid);
+extern char *sqlite_column_check_type(Oid relid, AttrNumber attnum);
 
 /* ---------------------------------------------------------------------
  * in connection.c
@@ -110,6 +124,7 @@ typedef enum SqliteConvKind
 	CONV_TIMESTAMP,
 	CONV_TIMESTAMPTZ,
 	CONV_UUID,
+	CONV_RAW,					/* sqlite_value: storage class and raw value */
 	CONV_INPUT					/* anything else, through its input function */
 } SqliteConvKind;
 
@@ -126,6 +141,7 @@ typedef struct SqliteColumnConv
 	void	   *domain_extra;	/* domain_check() cache */
 	FmgrInfo	infunc;			/* for CONV_INPUT and numeric typmods */
 	Oid			ioparam;
+	TupleDesc	rawdesc;		/* CONV_RAW: the sqlite_value row type */
 	MemoryContext mcxt;			/* long-lived context for caches */
 } SqliteColumnConv;
 
@@ -165,8 +181,8 @@ extern bool sqlite_is_pushable_clause(PlannerInfo *root, RelOptInfo *baserel,
 extern void sqlite_deparse_select(StringInfo buf, PlannerInfo *root,
 								  RelOptInfo *baserel, Relation rel,
 								  const char *tablename, const char *rowid_name,
-								  List *remote_conds, List **retrieved_attrs,
-								  List **params_list);
+								  List *remote_conds, bool all_columns,
+								  List **retrieved_attrs, List **params_list);
 extern void sqlite_append_ident(StringInfo buf, const char *name);
 
 /* ---------------------------------------------------------------------
@@ -273,5 +289,6 @@ extern void sqlite_profile_value(SqliteColumnProfile *prof,
 								 SqliteColumnConv *intended, sqlite3_stmt *stmt,
 								 int col, bool has_rowid);
 extern bool sqlite_numeric_digits(const char *s, int *int_digits, int *scale);
+extern bool sqlite_value_fits(SqliteColumnConv *conv, sqlite3_stmt *stmt, int col);
 
 #endif							/* SQLITE_FDW_MIG_H */

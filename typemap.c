@@ -24,7 +24,9 @@
 
 #include <math.h>
 
+#include "access/htup_details.h"
 #include "catalog/pg_type.h"
+#include "funcapi.h"
 #include "common/int.h"
 #include "common/shortest_dec.h"
 #include "datatype/timestamp.h"
@@ -37,6 +39,8 @@
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
+#include "utils/syscache.h"
+#include "utils/typcache.h"
 #include "utils/uuid.h"
 
 #include "sqlite_fdw_mig.h"
@@ -275,6 +279,8 @@ static Datum datetime_from_number(SqliteColumnConv *conv, int sqltype,
 								  sqlite3_int64 iv, double dv);
 static Datum timestamp_to_kind(SqliteColumnConv *conv, int sqltype, Timestamp ts);
 static bool needs_fixed_settings(Oid typid);
+static bool is_sqlite_value_type(Oid typid);
+static Datum raw_value(SqliteColumnConv *conv, sqlite3_stmt *stmt, int col);
 
 /*
  * Set up "conv" to read values into a column of type typid/typmod.
@@ -353,10 +359,18 @@ sqlite_conv_init(SqliteColumnConv *conv, Oid typid, int32 typmod,
 			conv->kind = CONV_UUID;
 			break;
 		default:
-			conv->kind = CONV_INPUT;
+			conv->kind = is_sqlite_value_type(conv->basetypid) ? CONV_RAW : CONV_INPUT;
 			break;
 	}
 
+	if (conv->kind == CONV_RAW)
+	{
+		MemoryContext old = MemoryContextSwitchTo(mcxt);
+
+		conv->rawdesc = lookup_rowtype_tupdesc_copy(conv->basetypid, -1);
+		MemoryContextSwitchTo(old);
+		return;
+	}
 	getTypeInputInfo(conv->basetypid, &infunc, &conv->ioparam);
 	fmgr_info_cxt(infunc, &conv->infunc, mcxt);
 }
@@ -374,6 +388,8 @@ sqlite_conv_value(SqliteColumnConv *conv, sqlite3_stmt *stmt, int col,
 	Datum		result = (Datum) 0;
 
 	*isnull = false;
+	if (conv->kind == CONV_RAW)
+		return raw_value(conv, stmt, col);
 	switch (sqltype)
 	{
 		case SQLITE_NULL:
@@ -445,6 +461,80 @@ sqlite_conv_value(SqliteColumnConv *conv, sqlite3_stmt *stmt, int col,
 	if (conv->is_domain)
 		domain_check(result, *isnull, conv->typid, &conv->domain_extra, conv->mcxt);
 	return result;
+}
+
+/*
+ * Is typid the extension's sqlite_value type: a row of (storage_class text,
+ * int_value bigint, real_value double precision, bytes bytea)?
+ */
+static bool
+is_sqlite_value_type(Oid typid)
+{
+	TupleDesc	desc;
+	bool		match;
+
+	HeapTuple	tup;
+
+	if (get_typtype(typid) != TYPTYPE_COMPOSITE)
+		return false;
+	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	match = strcmp(NameStr(((Form_pg_type) GETSTRUCT(tup))->typname), "sqlite_value") == 0;
+	ReleaseSysCache(tup);
+	if (!match)
+		return false;
+	desc = lookup_rowtype_tupdesc(typid, -1);
+	match = desc->natts == 4 &&
+		TupleDescAttr(desc, 0)->atttypid == TEXTOID &&
+		TupleDescAttr(desc, 1)->atttypid == INT8OID &&
+		TupleDescAttr(desc, 2)->atttypid == FLOAT8OID &&
+		TupleDescAttr(desc, 3)->atttypid == BYTEAOID;
+	ReleaseTupleDesc(desc);
+	return match;
+}
+
+/*
+ * A sqlite_value for any SQLite value, exactly as stored: its storage class
+ * and its integer, real or bytes (text as its bytes, which may not be valid
+ * UTF-8).  Never fails.
+ */
+static Datum
+raw_value(SqliteColumnConv *conv, sqlite3_stmt *stmt, int col)
+{
+	Datum		values[4];
+	bool		nulls[4] = {false, true, true, true};
+	int			sqltype = sqlite3_column_type(stmt, col);
+
+	values[0] = CStringGetTextDatum(sqlite_storage_class_name(sqltype));
+	switch (sqltype)
+	{
+		case SQLITE_INTEGER:
+			values[1] = Int64GetDatum(sqlite3_column_int64(stmt, col));
+			nulls[1] = false;
+			break;
+		case SQLITE_FLOAT:
+			values[2] = Float8GetDatum(sqlite3_column_double(stmt, col));
+			nulls[2] = false;
+			break;
+		case SQLITE_TEXT:
+		case SQLITE_BLOB:
+			{
+				const void *b = sqlite3_column_blob(stmt, col);
+				int			len = sqlite3_column_bytes(stmt, col);
+				bytea	   *v = (bytea *) palloc(len + VARHDRSZ);
+
+				SET_VARSIZE(v, len + VARHDRSZ);
+				if (len > 0)
+					memcpy(VARDATA(v), b, len);
+				values[3] = PointerGetDatum(v);
+				nulls[3] = false;
+				break;
+			}
+		default:
+			break;
+	}
+	return HeapTupleGetDatum(heap_form_tuple(conv->rawdesc, values, nulls));
 }
 
 /*
@@ -648,6 +738,7 @@ int_to_datum(SqliteColumnConv *conv, sqlite3_int64 v)
 			return datetime_from_number(conv, SQLITE_INTEGER, v, 0.0);
 		case CONV_BYTEA:
 		case CONV_UUID:
+		case CONV_RAW:
 			report_mismatch(conv, SQLITE_INTEGER, ERRCODE_INVALID_TEXT_REPRESENTATION, NULL);
 			break;
 		case CONV_TEXT:
@@ -703,6 +794,7 @@ real_to_datum(SqliteColumnConv *conv, double d)
 			return datetime_from_number(conv, SQLITE_FLOAT, 0, d);
 		case CONV_BYTEA:
 		case CONV_UUID:
+		case CONV_RAW:
 			report_mismatch(conv, SQLITE_FLOAT, ERRCODE_INVALID_TEXT_REPRESENTATION, NULL);
 			break;
 		case CONV_NUMERIC:
