@@ -120,6 +120,8 @@ typedef struct MigFKey
 	List	   *to;				/* SQLite parent column names, or NIL */
 	char	   *on_update;
 	char	   *on_delete;
+	bool		deferrable;
+	bool		initially_deferred;
 } MigFKey;
 
 typedef struct MigTable
@@ -1939,6 +1941,24 @@ build_steps(Migration *m)
 				add_note(&t->notes, "foreign key to \"%s\" not created: that table is not migrated", fk->parent);
 				continue;
 			}
+			/* DEFERRABLE is only in the CREATE TABLE text */
+			foreach(lc3, t->sql ? sqlite_extract_fkeys(t->sql) : NIL)
+			{
+				SqliteFKeyText *ft = lfirst(lc3);
+				ListCell   *a,
+						   *b;
+				bool		same = sqlite3_stricmp(ft->parent, fk->parent) == 0 &&
+					list_length(ft->from) == list_length(fk->from);
+
+				if (same)
+					forboth(a, ft->from, b, fk->from)
+						same &= sqlite3_stricmp(lfirst(a), lfirst(b)) == 0;
+				if (same)
+				{
+					fk->deferrable = ft->deferrable;
+					fk->initially_deferred = ft->initially_deferred;
+				}
+			}
 			foreach(lc3, fk->from)
 				from = lappend_int(from, find_column(t, lfirst(lc3)));
 			if (fk->to != NIL)
@@ -1995,15 +2015,18 @@ build_steps(Migration *m)
 			s->kind = STEP_FKEY;
 			s->phase = "foreign keys";
 			s->table = t;
-			s->what = psprintf("foreign key of %s referencing %s", qualified(m, t->pg_name),
-							   qualified(m, parent->pg_name));
-			s->sql = psprintf("ALTER TABLE %s ADD FOREIGN KEY (%s) REFERENCES %s (%s)%s%s%s%s",
+			s->what = psprintf("foreign key %s (%s) referencing %s (%s)",
+							   qualified(m, t->pg_name), column_list(t, from, NULL),
+							   qualified(m, parent->pg_name), column_list(parent, to, NULL));
+			s->sql = psprintf("ALTER TABLE %s ADD FOREIGN KEY (%s) REFERENCES %s (%s)%s%s%s%s%s",
 							  qualified(m, t->pg_name), column_list(t, from, NULL),
 							  qualified(m, parent->pg_name), column_list(parent, to, NULL),
 							  fk->on_update && strcmp(fk->on_update, "NO ACTION") != 0 ? " ON UPDATE " : "",
 							  fk->on_update && strcmp(fk->on_update, "NO ACTION") != 0 ? fk->on_update : "",
 							  fk->on_delete && strcmp(fk->on_delete, "NO ACTION") != 0 ? " ON DELETE " : "",
-							  fk->on_delete && strcmp(fk->on_delete, "NO ACTION") != 0 ? fk->on_delete : "");
+							  fk->on_delete && strcmp(fk->on_delete, "NO ACTION") != 0 ? fk->on_delete : "",
+							  fk->initially_deferred ? " DEFERRABLE INITIALLY DEFERRED" :
+							  fk->deferrable ? " DEFERRABLE" : "");
 			initStringInfo(&probe);
 			appendStringInfo(&probe, "SELECT count(*) FROM %s AS c WHERE ", qualified(m, t->pg_name));
 			foreach(lc3, from)
@@ -2226,7 +2249,8 @@ spi_count(const char *sql)
 	bool		isnull;
 	Datum		d;
 
-	if (spi_run(sql, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	/* not read_only: it must see the rows this migration inserted */
+	if (spi_run(sql, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not run: %s", sql);
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	return isnull ? 0 : DatumGetInt64(d);
@@ -2272,8 +2296,8 @@ run_guarded_step(Migration *m, MigStep *s)
 								   "%s created NOT VALID: " INT64_FORMAT " rows violate it",
 								   (unsigned long) bad, s->what, bad),
 					 errhint("SQLite did not enforce it. Fix the rows, then run ALTER TABLE ... VALIDATE CONSTRAINT.")));
-			add_note(&s->table->notes, "%s created NOT VALID: " INT64_FORMAT " rows violate it",
-					 s->what, bad);
+			add_note(&s->table->notes, "%s created NOT VALID: " INT64_FORMAT " %s it",
+					 s->what, bad, bad == 1 ? "row violates" : "rows violate");
 		}
 	}
 	PG_CATCH();

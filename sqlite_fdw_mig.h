@@ -243,6 +243,17 @@ extern char *sqlite_translate_view(const char *create_view_sql,
 extern List *sqlite_extract_checks(const char *create_table_sql);
 extern List *sqlite_extract_generated(const char *create_table_sql);
 
+/* A foreign key clause found in a CREATE TABLE text. */
+typedef struct SqliteFKeyText
+{
+	char	   *parent;			/* referenced table, as written */
+	List	   *from;			/* child column names (char *) */
+	bool		deferrable;
+	bool		initially_deferred;
+} SqliteFKeyText;
+
+extern List *sqlite_extract_fkeys(const char *create_table_sql);
+
 /* A SQLite table that a view may use, and where it went. */
 typedef struct SqliteTableMap
 {

@@ -3929,3 +3929,108 @@ sqlite_translate_expr_sql(PG_FUNCTION_ARGS)
 	}
 	PG_RETURN_TEXT_P(cstring_to_text(result));
 }
+
+/*
+ * sqlite_extract_fkeys
+ *		The foreign keys of a CREATE TABLE text with their DEFERRABLE
+ *		clauses (pragma_foreign_key_list does not report those): a List of
+ *		SqliteFKeyText.  Never raises an ERROR; malformed text gives NIL.
+ */
+List *
+sqlite_extract_fkeys(const char *sql)
+{
+	TokList		tl;
+	char	   *reason = NULL;
+	Token	   *toks;
+	int			ntok;
+	int			i,
+				end;
+	List	   *result = NIL;
+
+	if (sql == NULL || strlen(sql) > 10 * 1024 * 1024 ||
+		!sqlite_tokenize(sql, strlen(sql), &tl, &reason))
+		return NIL;
+	toks = tl.toks;
+	ntok = tl.ntok;
+
+	for (i = 0; i < ntok && !tok_is_op(&toks[i], "("); i++)
+		if (tok_is_kw(&toks[i], "AS"))
+			return NIL;
+	if (i >= ntok || i < 3 || !tok_is_kw(&toks[0], "CREATE"))
+		return NIL;
+	end = matching_paren(toks, ntok, i);
+	if (end < 0)
+		return NIL;
+	i++;
+
+	while (i < end)
+	{
+		int			item_end = i;
+		int			depth = 0;
+		List	   *from = NIL;
+		int			j;
+
+		while (item_end < end)
+		{
+			if (tok_is_op(&toks[item_end], "("))
+				depth++;
+			else if (tok_is_op(&toks[item_end], ")"))
+				depth--;
+			else if (depth == 0 && tok_is_op(&toks[item_end], ","))
+				break;
+			item_end++;
+		}
+
+		j = i;
+		if (tok_is_kw(&toks[j], "CONSTRAINT") && j + 2 < item_end)
+			j += 2;
+		if (tok_is_kw(&toks[j], "FOREIGN") && j + 2 < item_end &&
+			tok_is_kw(&toks[j + 1], "KEY") && tok_is_op(&toks[j + 2], "("))
+		{
+			int			close = matching_paren(toks, item_end + 1, j + 2);
+			int			k;
+
+			if (close < 0)
+				break;
+			for (k = j + 3; k < close; k++)
+				if (!tok_is_op(&toks[k], ","))
+					from = lappend(from, toks[k].val);
+			j = close + 1;
+		}
+		else if (toks[j].type == TK_WORD || toks[j].type == TK_QIDENT ||
+				 toks[j].type == TK_DQIDENT || toks[j].type == TK_STRING)
+			from = list_make1(toks[j].val);		/* a column definition */
+
+		for (; j < item_end; j++)
+		{
+			SqliteFKeyText *fk;
+			int			k;
+
+			if (!tok_is_kw(&toks[j], "REFERENCES") || j + 1 >= item_end)
+				continue;
+			fk = palloc0(sizeof(SqliteFKeyText));
+			fk->parent = toks[j + 1].val;
+			fk->from = from;
+			/* the clause runs to the next constraint or the item's end */
+			for (k = j + 2; k < item_end; k++)
+			{
+				if (tok_is_kw(&toks[k], "CONSTRAINT") || tok_is_kw(&toks[k], "CHECK") ||
+					tok_is_kw(&toks[k], "REFERENCES") || tok_is_kw(&toks[k], "DEFAULT") ||
+					tok_is_kw(&toks[k], "COLLATE") || tok_is_kw(&toks[k], "UNIQUE") ||
+					tok_is_kw(&toks[k], "PRIMARY"))
+					break;
+				if (tok_is_kw(&toks[k], "DEFERRABLE"))
+					fk->deferrable = !(k > 0 && tok_is_kw(&toks[k - 1], "NOT"));
+				if (tok_is_kw(&toks[k], "INITIALLY") && k + 1 < item_end &&
+					tok_is_kw(&toks[k + 1], "DEFERRED"))
+					fk->initially_deferred = true;
+			}
+			if (!fk->deferrable)
+				fk->initially_deferred = false;
+			result = lappend(result, fk);
+			j = k - 1;
+		}
+		i = item_end + 1;
+	}
+	return result;
+}
