@@ -25,7 +25,7 @@ SHLIB_LINK = -lsqlite3
 PG_CPPFLAGS = -DUSE_ASSERT_CHECKING
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
 
-REGRESS = options import types datetime pushdown translate
+REGRESS = options import types datetime pushdown translate migrate migrate_names migrate_schema
 
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl

@@ -26,6 +26,7 @@ static bool is_shadow_table(const char *name, List *virtual_tables);
 static const char *utf8(const char *name);
 static char *server_name(const char *sqlite_name);
 static char *local_name(const char *sqlite_name);
+static bool is_system_column_name(const char *name);
 static char *build_create_statement(SqliteConn *conn, const char *server,
 									const char *sqlite_name,
 									const char *relname, bool import_not_null);
@@ -374,6 +375,10 @@ build_create_statement(SqliteConn *conn, const char *server,
 		bool		notnull = sqlite3_column_int(st->stmt, 2) != 0;
 		char	   *attname = local_name(colname ? colname : "");
 
+		/* a system column name would make the whole CREATE fail */
+		if (attname && is_system_column_name(attname))
+			attname = psprintf("%s_", attname);
+
 		if (attname == NULL || attname[0] == '\0')
 		{
 			ereport(WARNING,
@@ -400,4 +405,19 @@ build_create_statement(SqliteConn *conn, const char *server,
 					 quote_identifier(server),
 					 quote_literal_cstr(server_name(sqlite_name)));
 	return buf.data;
+}
+
+/* Is "name" one PostgreSQL reserves for a system column? */
+static bool
+is_system_column_name(const char *name)
+{
+	static const char *const sys[] = {
+		"oid", "tableoid", "xmin", "xmax", "cmin", "cmax", "ctid", NULL
+	};
+	int			k;
+
+	for (k = 0; sys[k]; k++)
+		if (strcmp(name, sys[k]) == 0)
+			return true;
+	return false;
 }

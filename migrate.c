@@ -165,7 +165,9 @@ typedef enum StepKind
 	STEP_REJECTS,				/* run it, check copied + rejected = source */
 	STEP_FKEY,					/* count orphans, then add NOT VALID or not */
 	STEP_CHECK,					/* count violations, then add NOT VALID or not */
-	STEP_VIEW					/* create a view; a refusal skips it */
+	STEP_VIEW,					/* create a view; a refusal skips it */
+	STEP_INDEX,					/* create an index; a refusal is reported */
+	STEP_REPLACE				/* drop what a rerun replaces */
 } StepKind;
 
 typedef struct MigStep
@@ -190,6 +192,7 @@ typedef struct Migration
 	List	   *used_names;		/* PostgreSQL relation names taken */
 	TimestampTz started;
 	int64		file_size;
+	bool		plan;			/* migrate_sqlite_plan: report, never stop */
 } Migration;
 
 PG_FUNCTION_INFO_V1(migrate_sqlite);
@@ -218,7 +221,7 @@ static char *qualified(Migration *m, const char *name);
 static bool default_fits(const char *expr, Oid typid, int32 typmod);
 static int	find_column(MigTable *t, const char *sqlite_name);
 static MigTable *find_table(Migration *m, const char *sqlite_name);
-static void check_existing(Migration *m, List **drop);
+static void check_existing(Migration *m, List **drop, List **drop_views);
 static Oid	history_nsp = InvalidOid;
 static void check_lock_capacity(Migration *m);
 static void run_steps(Migration *m);
@@ -305,6 +308,7 @@ migrate_sqlite_plan(PG_FUNCTION_ARGS)
 
 	memset(&m, 0, sizeof(m));
 	m.started = GetCurrentTimestamp();
+	m.plan = true;
 	history_nsp = get_func_namespace(fcinfo->flinfo->fn_oid);
 	parse_options(fcinfo, &m.opts);
 	check_privileges(&m.opts);
@@ -1357,34 +1361,49 @@ choose_types(Migration *m, MigTable *t)
 
 		if (p->n_mismatch > 0)
 		{
-			if (m->opts.on_mismatch == MISMATCH_ERROR)
+			char	   *example = p->example_has_rowid ?
+				psprintf("rowid " INT64_FORMAT ": %s", p->example_rowid, p->example) :
+				p->example;
+			bool		numbers_in_dates =
+				(c->conv.kind == CONV_DATE || c->conv.kind == CONV_TIMESTAMP ||
+				 c->conv.kind == CONV_TIMESTAMPTZ) &&
+				m->opts.datetime_numbers == SQLITE_DT_NONE &&
+				(p->n_int > 0 || p->n_real > 0);
+
+			if (m->opts.on_mismatch == MISMATCH_ERROR && m->plan)
 			{
-				if (p->example_has_rowid)
-					ereport(ERROR,
-							(errcode(ERRCODE_DATA_EXCEPTION),
-							 errmsg("column \"%s\" of SQLite table \"%s\" holds values that type %s cannot represent",
-									c->sqlite_name, t->sqlite_name, c->intended),
-							 errdetail_plural("%lld value differs, for example rowid %lld: %s.",
-											  "%lld values differ, for example rowid %lld: %s.",
-											  (unsigned long) p->n_mismatch,
-											  (long long) p->n_mismatch,
-											  (long long) p->example_rowid, p->example),
-							 errhint("Nothing was written. Use on_mismatch => 'widen' to give the column a type that holds every value, or type_overrides => '{\"%s.%s\": \"%s\"}' to choose one.",
-									 t->sqlite_name, c->sqlite_name,
-									 widened_type(p, "text") ? widened_type(p, "text") : "text")));
-				else
-					ereport(ERROR,
-							(errcode(ERRCODE_DATA_EXCEPTION),
-							 errmsg("column \"%s\" of SQLite table \"%s\" holds values that type %s cannot represent",
-									c->sqlite_name, t->sqlite_name, c->intended),
-							 errdetail_plural("%lld value differs, for example %s.",
-											  "%lld values differ, for example %s.",
-											  (unsigned long) p->n_mismatch,
-											  (long long) p->n_mismatch, p->example),
-							 errhint("Nothing was written. Use on_mismatch => 'widen' to give the column a type that holds every value, or type_overrides => '{\"%s.%s\": \"%s\"}' to choose one.",
-									 t->sqlite_name, c->sqlite_name,
-									 widened_type(p, "text") ? widened_type(p, "text") : "text")));
+				/* the plan reports what migrate_sqlite would stop on */
+				add_note(&t->notes, "column \"%s\": " INT64_FORMAT " %s not fit %s, for example %s; migrate_sqlite would stop here: use %s",
+						 c->sqlite_name, p->n_mismatch,
+						 p->n_mismatch == 1 ? "value does" : "values do",
+						 c->intended, p->example,
+						 numbers_in_dates ? "datetime_numbers, on_mismatch => 'widen' or 'quarantine', or type_overrides" :
+						 "on_mismatch => 'widen' or 'quarantine', or type_overrides");
+				infer_type(m, t, c, false);
+				continue;
 			}
+			if (m->opts.on_mismatch == MISMATCH_ERROR && numbers_in_dates)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("column \"%s\" of SQLite table \"%s\" holds numbers where type %s expects dates",
+								c->sqlite_name, t->sqlite_name, c->intended),
+						 errdetail_plural("%lld value differs, for example %s.",
+										  "%lld values differ, for example %s.",
+										  (unsigned long) p->n_mismatch,
+										  (long long) p->n_mismatch, example),
+						 errhint("Nothing was written. If the numbers are times, say what they count with datetime_numbers => 'unixepoch', 'unixepoch_ms' or 'julianday'; otherwise use on_mismatch => 'widen' or 'quarantine', or type_overrides.")));
+			if (m->opts.on_mismatch == MISMATCH_ERROR)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("column \"%s\" of SQLite table \"%s\" holds values that type %s cannot represent",
+								c->sqlite_name, t->sqlite_name, c->intended),
+						 errdetail_plural("%lld value differs, for example %s.",
+										  "%lld values differ, for example %s.",
+										  (unsigned long) p->n_mismatch,
+										  (long long) p->n_mismatch, example),
+						 errhint("Nothing was written. Use on_mismatch => 'widen' to give the column a type that holds every value, on_mismatch => 'quarantine' to move the rows that do not fit to a rejects table, or type_overrides => '{\"%s.%s\": \"%s\"}' to choose a type.",
+								 t->sqlite_name, c->sqlite_name,
+								 widened_type(p, "text") ? widened_type(p, "text") : "text")));
 			if (m->opts.on_mismatch == MISMATCH_WIDEN)
 			{
 				infer_type(m, t, c, true);
@@ -1666,6 +1685,7 @@ build_steps(Migration *m)
 {
 	ListCell   *lc;
 	List	   *drop = NIL;
+	List	   *drop_views = NIL;
 	StringInfoData buf;
 
 	/* the rejects tables of quarantined tables */
@@ -1679,15 +1699,24 @@ build_steps(Migration *m)
 		t->staging_rejects = psprintf("%s_r", t->staging);
 	}
 
-	check_existing(m, &drop);
+	check_existing(m, &drop, &drop_views);
 	if (drop != NIL)
 	{
 		initStringInfo(&buf);
+		if (drop_views != NIL)
+		{
+			/* already qualified and quoted, as recorded */
+			appendStringInfoString(&buf, "DROP VIEW ");
+			foreach(lc, drop_views)
+				appendStringInfo(&buf, "%s%s", foreach_current_index(lc) ? ", " : "",
+								 (char *) lfirst(lc));
+			appendStringInfoString(&buf, "; ");
+		}
 		appendStringInfoString(&buf, "DROP TABLE ");
 		foreach(lc, drop)
 			appendStringInfo(&buf, "%s%s", foreach_current_index(lc) ? ", " : "",
 							 qualified(m, lfirst(lc)));
-		add_step(m, STEP_SQL, "replace", NULL, buf.data);
+		add_step(m, STEP_REPLACE, "replace", NULL, buf.data);
 	}
 
 	/* tables, with NOT NULL, defaults and identity, but no keys yet */
@@ -1874,12 +1903,15 @@ build_steps(Migration *m)
 				add_note(&t->notes, "index \"%s\" not migrated: %s", ix->sqlite_name, ix->skip);
 				continue;
 			}
-			add_step(m, STEP_SQL, "indexes", t,
+			add_step(m, where ? STEP_INDEX : STEP_SQL, "indexes", t,
 					 psprintf("CREATE %sINDEX %s ON %s (%s)%s%s",
 							  ix->unique ? "UNIQUE " : "",
 							  quote_identifier(ix->pg_name), qualified(m, t->pg_name),
 							  column_list(t, ix->cols, ix->desc),
 							  where ? " WHERE " : "", where ? where : ""));
+			if (where)
+				((MigStep *) llast(m->steps))->what =
+					psprintf("index \"%s\" (partial)", ix->sqlite_name);
 		}
 	}
 
@@ -1938,7 +1970,14 @@ build_steps(Migration *m)
 
 			if (parent == NULL)
 			{
-				add_note(&t->notes, "foreign key to \"%s\" not created: that table is not migrated", fk->parent);
+				StringInfoData cols;
+
+				initStringInfo(&cols);
+				foreach(lc3, fk->from)
+					appendStringInfo(&cols, "%s%s", foreach_current_index(lc3) ? ", " : "",
+									 (char *) lfirst(lc3));
+				add_note(&t->notes, "foreign key (%s) to \"%s\" not created: that table is not migrated",
+						 cols.data, fk->parent);
 				continue;
 			}
 			/* DEFERRABLE is only in the CREATE TABLE text */
@@ -2145,7 +2184,7 @@ build_steps(Migration *m)
  * schema (per the history) created it, in which case it goes to *drop.
  */
 static void
-check_existing(Migration *m, List **drop)
+check_existing(Migration *m, List **drop, List **drop_views)
 {
 	ListCell   *lc;
 	List	   *owned = NIL;
@@ -2169,6 +2208,21 @@ check_existing(Migration *m, List **drop)
 
 			if (name)
 				owned = lappend(owned, pstrdup(name));
+		}
+
+		/* the views earlier migrations created here go first */
+		if (spi_run_args(psprintf("SELECT DISTINCT v FROM %s.sqlite_migration_history AS h, "
+										   "jsonb_array_elements_text(h.objects -> 'views') AS v "
+										   "WHERE h.target_schema = $1 AND to_regclass(v) IS NOT NULL",
+										   quote_identifier(get_namespace_name(history_nsp))),
+								  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read the migration history");
+		for (i = 0; i < (int) SPI_processed; i++)
+		{
+			char	   *name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+
+			if (name)
+				*drop_views = lappend(*drop_views, pstrdup(name));
 		}
 	}
 
@@ -2311,6 +2365,13 @@ run_guarded_step(Migration *m, MigStep *s)
 		MemoryContextSwitchTo(oldcxt);
 		CurrentResourceOwner = oldowner;
 		/* the SPI connection survives the rolled-back subtransaction */
+		if (s->kind == STEP_REPLACE)
+			ereport(ERROR,
+					(errcode(edata->sqlerrcode),
+					 errmsg("cannot replace the tables of an earlier migration: %s",
+							edata->message),
+					 edata->detail ? errdetail("%s", edata->detail) : 0,
+					 errhint("Drop or change the objects that depend on them (migrate_sqlite never drops with CASCADE), then run the migration again. Nothing was written.")));
 		if (s->kind == STEP_VIEW)
 		{
 			s->other->status = "view skipped";
@@ -2421,6 +2482,8 @@ run_steps(Migration *m)
 				break;
 			case STEP_CHECK:
 			case STEP_VIEW:
+			case STEP_INDEX:
+			case STEP_REPLACE:
 				run_guarded_step(m, s);
 				break;
 			case STEP_FKEY:

@@ -42,6 +42,8 @@ typedef struct JsonKeyState
 
 static bool int_fits(SqliteColumnConv *conv, int64 v);
 static bool real_fits(SqliteColumnConv *conv, double d);
+static bool number_as_time(SqliteColumnProfile *prof, SqliteColumnConv *conv,
+						   double v);
 static bool text_fits(SqliteColumnProfile *prof, SqliteColumnConv *conv,
 					  const char *s, int len);
 static void note_digits(SqliteColumnProfile *prof, const char *number);
@@ -92,6 +94,8 @@ sqlite_profile_value(SqliteColumnProfile *prof, SqliteColumnConv *intended,
 				snprintf(buf, sizeof(buf), INT64_FORMAT, v);
 				note_digits(prof, buf);
 				fits = int_fits(intended, v);
+				if (fits && intended->dtunit != SQLITE_DT_NONE)
+					fits = number_as_time(prof, intended, (double) v);
 				break;
 			}
 		case SQLITE_FLOAT:
@@ -112,6 +116,8 @@ sqlite_profile_value(SqliteColumnProfile *prof, SqliteColumnConv *intended,
 					note_digits(prof, sqlite_real_to_text(d, buf));
 				}
 				fits = real_fits(intended, d);
+				if (fits && intended->dtunit != SQLITE_DT_NONE)
+					fits = number_as_time(prof, intended, d);
 				break;
 			}
 		case SQLITE_TEXT:
@@ -193,6 +199,41 @@ int_fits(SqliteColumnConv *conv, int64 v)
 			return true;
 	}
 	return false;
+}
+
+/*
+ * For a number in a date/time column read with a datetime_unit: is the
+ * time within PostgreSQL's range?  Notes a time of day (a date column is
+ * then widened to timestamp, as for text with times).
+ */
+static bool
+number_as_time(SqliteColumnProfile *prof, SqliteColumnConv *conv, double v)
+{
+	double		secs;
+	double		day;
+
+	if (conv->kind != CONV_DATE && conv->kind != CONV_TIMESTAMP &&
+		conv->kind != CONV_TIMESTAMPTZ)
+		return true;
+	switch (conv->dtunit)
+	{
+		case SQLITE_DT_UNIXEPOCH:
+			secs = v;
+			break;
+		case SQLITE_DT_UNIXEPOCH_MS:
+			secs = v / 1000.0;
+			break;
+		default:
+			secs = (v - 2440587.5) * 86400.0;
+			break;
+	}
+	/* 4713 BC to 294276 AD, PostgreSQL's timestamp range */
+	if (!isfinite(secs) || secs < -210866803200.0 || secs >= 9224318016000.0)
+		return false;
+	day = secs / 86400.0;
+	if (day != floor(day))
+		prof->dt_time = true;
+	return true;
 }
 
 /* Can the intended type hold REAL d? */
