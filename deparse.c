@@ -68,7 +68,13 @@ static int	add_param(Expr *value, DeparseCtx *ctx);
 void
 sqlite_append_ident(StringInfo buf, const char *name)
 {
-	char	   *utf8 = pg_server_to_any(name, strlen(name), PG_UTF8);
+	sqlite_append_ident_utf8(buf, pg_server_to_any(name, strlen(name), PG_UTF8));
+}
+
+/* The same for a name that is already UTF-8 (one read from SQLite). */
+void
+sqlite_append_ident_utf8(StringInfo buf, const char *utf8)
+{
 	char	   *q = sqlite3_mprintf("\"%w\"", utf8);
 
 	if (q == NULL)

@@ -95,6 +95,9 @@ typedef struct MigColumn
 	Oid			type_oid;		/* the chosen type */
 	int32		typmod;
 	char	   *type_name;		/* and its SQL name */
+	char	   *dflt_sql;		/* translated DEFAULT, or NULL */
+	char	   *gen_expr;		/* translated generation expression, or NULL */
+	bool		gen_ok;			/* generated in PostgreSQL (else plain) */
 	SqliteColumnConv conv;		/* check against the intended type */
 	SqliteColumnProfile prof;
 	List	   *notes;
@@ -167,7 +170,9 @@ typedef enum StepKind
 	STEP_CHECK,					/* count violations, then add NOT VALID or not */
 	STEP_VIEW,					/* create a view; a refusal skips it */
 	STEP_INDEX,					/* create an index; a refusal is reported */
-	STEP_REPLACE				/* drop what a rerun replaces */
+	STEP_REPLACE,				/* drop what a rerun replaces */
+	STEP_GENERATED,				/* keep a column generated if values agree */
+	STEP_CREATE					/* create a table (built when run) */
 } StepKind;
 
 typedef struct MigStep
@@ -179,6 +184,7 @@ typedef struct MigStep
 	char	   *probe;			/* FKEY/CHECK: counts the violating rows */
 	char	   *what;			/* FKEY/CHECK: the constraint, for messages */
 	struct MigOther *other;		/* VIEW: its report row */
+	MigColumn  *column;			/* GENERATED: the column */
 } MigStep;
 
 typedef struct Migration
@@ -209,6 +215,7 @@ static void sort_tables(Migration *m);
 static void assign_names(Migration *m);
 static char *unique_name(Migration *m, const char *want, const char *suffix);
 static char *pg_name_for(Migration *m, const char *sqlite_name);
+static char *server_text(const char *utf8);
 static void profile_table(Migration *m, MigTable *t);
 static void choose_types(Migration *m, MigTable *t);
 static void set_type(MigColumn *c, const char *type_name);
@@ -219,6 +226,13 @@ static void add_step(Migration *m, StepKind kind, const char *phase,
 					 MigTable *t, char *sql);
 static char *qualified(Migration *m, const char *name);
 static bool default_fits(const char *expr, Oid typid, int32 typmod);
+static char *sqlite_value_type(void);
+static void translate_column_exprs(Migration *m, MigTable *t);
+static char *create_table_sql(Migration *m, MigTable *t);
+static char *insert_sql(Migration *m, MigTable *t);
+static List *column_map(MigTable *t);
+static void run_generated_step(Migration *m, MigStep *s);
+static void run_create_step(Migration *m, MigStep *s);
 static int	find_column(MigTable *t, const char *sqlite_name);
 static MigTable *find_table(Migration *m, const char *sqlite_name);
 static void check_existing(Migration *m, List **drop, List **drop_views);
@@ -1071,6 +1085,13 @@ find_table(Migration *m, const char *sqlite_name)
 	return NULL;
 }
 
+/* A string read from SQLite (UTF-8) in the database encoding, for SQL. */
+static char *
+server_text(const char *utf8)
+{
+	return pg_any_to_server(utf8, strlen(utf8), PG_UTF8);
+}
+
 /* ---------------------------------------------------------------------
  * Names
  * ---------------------------------------------------------------------
@@ -1296,7 +1317,7 @@ profile_table(Migration *m, MigTable *t)
 		int32		typmod;
 
 		appendStringInfoString(&sql, ", ");
-		sqlite_append_ident(&sql, c->sqlite_name);
+		sqlite_append_ident_utf8(&sql, c->sqlite_name);
 
 		if (override)
 		{
@@ -1317,7 +1338,7 @@ profile_table(Migration *m, MigTable *t)
 		sqlite_profile_init(&c->prof);
 	}
 	appendStringInfoString(&sql, " FROM \"main\".");
-	sqlite_append_ident(&sql, t->sqlite_name);
+	sqlite_append_ident_utf8(&sql, t->sqlite_name);
 
 	st = sqlite_prepare(m->conn, sql.data);
 	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "sqlite_fdw_mig profile",
@@ -1647,6 +1668,125 @@ default_fits(const char *expr, Oid typid, int32 typmod)
 	return ok;
 }
 
+/* The extension's sqlite_value type, qualified. */
+static char *
+sqlite_value_type(void)
+{
+	return psprintf("%s.sqlite_value", quote_identifier(get_namespace_name(history_nsp)));
+}
+
+/*
+ * Translate the DEFAULT and the generated-column expression of every
+ * column of "t", noting those that do not translate.
+ */
+static void
+translate_column_exprs(Migration *m, MigTable *t)
+{
+	List	   *colmap = column_map(t);
+	List	   *generated = t->sql ? sqlite_extract_generated(t->sql) : NIL;
+	int			i;
+
+	for (i = 0; i < t->ncols; i++)
+	{
+		MigColumn  *c = &t->cols[i];
+		char	   *reason = NULL;
+
+		if (c->notnull && c->prof.n_null > 0)
+			add_note(&c->notes, "NOT NULL not kept: " INT64_FORMAT " rows hold NULL",
+					 c->prof.n_null);
+		if (c->collation && pg_strcasecmp(c->collation, "BINARY") != 0)
+			add_note(&c->notes, "COLLATE %s not kept: PostgreSQL compares this column with the database collation",
+					 c->collation);
+
+		if (c->dflt && !c->rowid_alias)
+		{
+			char	   *expr = sqlite_translate_expr(c->dflt, SQLITE_EXPR_DEFAULT,
+													 c->type_oid, colmap, &reason);
+
+			if (expr && !default_fits(expr, c->type_oid, c->typmod))
+			{
+				expr = NULL;
+				reason = psprintf("PostgreSQL cannot assign it to type %s", c->type_name);
+			}
+			if (expr)
+				c->dflt_sql = expr;
+			else
+				add_note(&c->notes, "DEFAULT %s not migrated: %s", c->dflt, reason);
+		}
+
+		if (c->hidden == 2 || c->hidden == 3)
+		{
+			ListCell   *lc;
+			char	   *text = NULL;
+
+			foreach(lc, generated)
+			{
+				SqliteTableExpr *te = lfirst(lc);
+
+				if (te->column && sqlite3_stricmp(te->column, c->sqlite_name) == 0)
+					text = te->expr;
+			}
+			if (text)
+				c->gen_expr = sqlite_translate_expr(text, SQLITE_EXPR_GENERATED,
+													c->type_oid, colmap, &reason);
+			if (c->gen_expr)
+				c->gen_ok = true;
+			else
+				add_note(&c->notes, "generated column migrated as a plain column holding SQLite's values: %s",
+						 text ? reason : "its expression was not found");
+		}
+	}
+}
+
+/* The CREATE TABLE of "t", with the generated columns that are kept. */
+static char *
+create_table_sql(Migration *m, MigTable *t)
+{
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "CREATE TABLE %s (", qualified(m, t->pg_name));
+	for (i = 0; i < t->ncols; i++)
+	{
+		MigColumn  *c = &t->cols[i];
+
+		appendStringInfo(&buf, "%s\n    %s %s", i ? "," : "",
+						 quote_identifier(c->pg_name), c->type_name);
+		if (c->rowid_alias && (c->type_oid == INT8OID || c->type_oid == INT4OID ||
+							   c->type_oid == INT2OID))
+			appendStringInfoString(&buf, " GENERATED BY DEFAULT AS IDENTITY");
+		else if (c->gen_ok)
+			appendStringInfo(&buf, " GENERATED ALWAYS AS (%s) STORED", c->gen_expr);
+		else if (c->dflt_sql)
+			appendStringInfo(&buf, " DEFAULT %s", c->dflt_sql);
+		if (c->notnull && c->prof.n_null == 0)
+			appendStringInfoString(&buf, " NOT NULL");
+	}
+	appendStringInfoString(&buf, "\n)");
+	return buf.data;
+}
+
+/* The INSERT ... SELECT that copies "t", leaving out generated columns. */
+static char *
+insert_sql(Migration *m, MigTable *t)
+{
+	StringInfoData cols;
+	int			i;
+
+	initStringInfo(&cols);
+	for (i = 0; i < t->ncols; i++)
+	{
+		if (t->cols[i].gen_ok)
+			continue;
+		appendStringInfo(&cols, "%s%s", cols.len ? ", " : "",
+						 quote_identifier(t->cols[i].pg_name));
+	}
+	return psprintf("INSERT INTO %s (%s) SELECT %s FROM pg_temp.%s",
+					qualified(m, t->pg_name), cols.data, cols.data,
+					quote_identifier(t->staging));
+}
+
 /* The SQLite column names map of a table, for translate.c. */
 static List *
 column_map(MigTable *t)
@@ -1719,59 +1859,16 @@ build_steps(Migration *m)
 		add_step(m, STEP_REPLACE, "replace", NULL, buf.data);
 	}
 
-	/* tables, with NOT NULL, defaults and identity, but no keys yet */
+	/* defaults and generated columns that translate */
+	foreach(lc, m->tables)
+		translate_column_exprs(m, lfirst(lc));
+
+	/* the staging foreign tables, which read with the chosen types */
 	foreach(lc, m->tables)
 	{
 		MigTable   *t = lfirst(lc);
-		List	   *colmap = column_map(t);
 		int			i;
 
-		initStringInfo(&buf);
-		appendStringInfo(&buf, "CREATE TABLE %s (", qualified(m, t->pg_name));
-		for (i = 0; i < t->ncols; i++)
-		{
-			MigColumn  *c = &t->cols[i];
-
-			appendStringInfo(&buf, "%s\n    %s %s", i ? "," : "",
-							 quote_identifier(c->pg_name), c->type_name);
-			if (c->rowid_alias && (c->type_oid == INT8OID || c->type_oid == INT4OID ||
-								   c->type_oid == INT2OID))
-				appendStringInfoString(&buf, " GENERATED BY DEFAULT AS IDENTITY");
-			else if (c->dflt)
-			{
-				char	   *reason = NULL;
-				char	   *expr = sqlite_translate_expr(c->dflt, SQLITE_EXPR_DEFAULT,
-														 c->type_oid, colmap, &reason);
-
-				if (expr && !default_fits(expr, c->type_oid, c->typmod))
-				{
-					expr = NULL;
-					reason = psprintf("PostgreSQL cannot assign it to type %s", c->type_name);
-				}
-				if (expr)
-					appendStringInfo(&buf, " DEFAULT %s", expr);
-				else
-					add_note(&c->notes, "DEFAULT %s not migrated: %s", c->dflt, reason);
-			}
-			if (c->notnull && c->prof.n_null == 0)
-				appendStringInfoString(&buf, " NOT NULL");
-			else if (c->notnull)
-				add_note(&c->notes, "NOT NULL not kept: " INT64_FORMAT " rows hold NULL",
-						 c->prof.n_null);
-			if (c->collation && pg_strcasecmp(c->collation, "BINARY") != 0)
-				add_note(&c->notes, "COLLATE %s not kept: PostgreSQL compares this column with the database collation",
-						 c->collation);
-			if (c->hidden == 2 || c->hidden == 3)
-				add_note(&c->notes, "generated column migrated as a plain column holding SQLite's values");
-		}
-		appendStringInfoString(&buf, "\n)");
-		add_step(m, STEP_SQL, "create", t, buf.data);
-		if (m->opts.owner)
-			add_step(m, STEP_SQL, "create", t,
-					 psprintf("ALTER TABLE %s OWNER TO %s", qualified(m, t->pg_name),
-							  quote_identifier(m->opts.owner)));
-
-		/* the staging foreign table reads with the chosen types */
 		initStringInfo(&buf);
 		appendStringInfo(&buf, "CREATE FOREIGN TABLE pg_temp.%s (", quote_identifier(t->staging));
 		for (i = 0; i < t->ncols; i++)
@@ -1783,32 +1880,17 @@ build_steps(Migration *m)
 
 			appendStringInfo(&buf, "%s%s %s OPTIONS (column_name %s%s%s)", i ? ", " : "",
 							 quote_identifier(c->pg_name), c->type_name,
-							 quote_literal_cstr(c->sqlite_name),
+							 quote_literal_cstr(server_text(c->sqlite_name)),
 							 unit ? ", datetime_unit " : "",
 							 unit ? quote_literal_cstr(unit) : "");
 		}
 		appendStringInfo(&buf, ") SERVER %s OPTIONS (table %s%s)",
-						 quote_identifier(m->server), quote_literal_cstr(t->sqlite_name),
+						 quote_identifier(m->server), quote_literal_cstr(server_text(t->sqlite_name)),
 						 t->quarantine ? ", rows 'matching'" : "");
 		add_step(m, STEP_SQL, "stage", t, buf.data);
 
 		if (t->quarantine)
 		{
-			char	   *valtype = psprintf("%s.sqlite_value",
-										   quote_identifier(get_namespace_name(history_nsp)));
-
-			/* every value kept as stored: storage class and raw value */
-			initStringInfo(&buf);
-			appendStringInfo(&buf, "CREATE TABLE %s (\n    sqlite_rowid bigint", qualified(m, t->rejects));
-			for (i = 0; i < t->ncols; i++)
-				appendStringInfo(&buf, ",\n    %s %s", quote_identifier(t->cols[i].pg_name), valtype);
-			appendStringInfoString(&buf, "\n)");
-			add_step(m, STEP_SQL, "create", t, buf.data);
-			if (m->opts.owner)
-				add_step(m, STEP_SQL, "create", t,
-						 psprintf("ALTER TABLE %s OWNER TO %s", qualified(m, t->rejects),
-								  quote_identifier(m->opts.owner)));
-
 			initStringInfo(&buf);
 			appendStringInfo(&buf, "CREATE FOREIGN TABLE pg_temp.%s (",
 							 quote_identifier(t->staging_rejects));
@@ -1819,13 +1901,78 @@ build_steps(Migration *m)
 				MigColumn  *c = &t->cols[i];
 
 				appendStringInfo(&buf, "%s%s %s OPTIONS (column_name %s, check_type %s)",
-								 i ? ", " : "", quote_identifier(c->pg_name), valtype,
-								 quote_literal_cstr(c->sqlite_name),
+								 i ? ", " : "", quote_identifier(c->pg_name),
+								 sqlite_value_type(), quote_literal_cstr(server_text(c->sqlite_name)),
 								 quote_literal_cstr(c->type_name));
 			}
 			appendStringInfo(&buf, ") SERVER %s OPTIONS (table %s, rows 'mismatched')",
-							 quote_identifier(m->server), quote_literal_cstr(t->sqlite_name));
+							 quote_identifier(m->server), quote_literal_cstr(server_text(t->sqlite_name)));
 			add_step(m, STEP_SQL, "stage", t, buf.data);
+		}
+	}
+
+	/*
+	 * A generated column stays generated only if PostgreSQL computes the
+	 * values SQLite holds: checked on the staging table before the target
+	 * table exists.
+	 */
+	foreach(lc, m->tables)
+	{
+		MigTable   *t = lfirst(lc);
+		int			i;
+
+		for (i = 0; i < t->ncols; i++)
+		{
+			MigColumn  *c = &t->cols[i];
+			MigStep    *s;
+
+			if (c->gen_expr == NULL)
+				continue;
+			s = palloc0(sizeof(MigStep));
+			s->kind = STEP_GENERATED;
+			s->phase = "generated";
+			s->table = t;
+			s->column = c;
+			s->what = psprintf("generated column %s", quote_identifier(c->pg_name));
+			s->sql = psprintf("SELECT count(*) FROM pg_temp.%s WHERE %s IS DISTINCT FROM (%s)",
+							  quote_identifier(t->staging), quote_identifier(c->pg_name),
+							  c->gen_expr);
+			s->probe = s->sql;
+			m->steps = lappend(m->steps, s);
+		}
+	}
+
+	/* tables, with NOT NULL, defaults, identity and generated columns */
+	foreach(lc, m->tables)
+	{
+		MigTable   *t = lfirst(lc);
+		MigStep    *s = palloc0(sizeof(MigStep));
+		int			i;
+
+		s->kind = STEP_CREATE;
+		s->phase = "create";
+		s->table = t;
+		s->sql = create_table_sql(m, t);
+		m->steps = lappend(m->steps, s);
+		if (m->opts.owner)
+			add_step(m, STEP_SQL, "create", t,
+					 psprintf("ALTER TABLE %s OWNER TO %s", qualified(m, t->pg_name),
+							  quote_identifier(m->opts.owner)));
+
+		if (t->quarantine)
+		{
+			/* every value kept as stored: storage class and raw value */
+			initStringInfo(&buf);
+			appendStringInfo(&buf, "CREATE TABLE %s (\n    sqlite_rowid bigint", qualified(m, t->rejects));
+			for (i = 0; i < t->ncols; i++)
+				appendStringInfo(&buf, ",\n    %s %s", quote_identifier(t->cols[i].pg_name),
+								 sqlite_value_type());
+			appendStringInfoString(&buf, "\n)");
+			add_step(m, STEP_SQL, "create", t, buf.data);
+			if (m->opts.owner)
+				add_step(m, STEP_SQL, "create", t,
+						 psprintf("ALTER TABLE %s OWNER TO %s", qualified(m, t->rejects),
+								  quote_identifier(m->opts.owner)));
 		}
 	}
 
@@ -1836,19 +1983,18 @@ build_steps(Migration *m)
 		StringInfoData cols;
 		int			i;
 
-		initStringInfo(&cols);
-		for (i = 0; i < t->ncols; i++)
-			appendStringInfo(&cols, "%s%s", i ? ", " : "", quote_identifier(t->cols[i].pg_name));
-		add_step(m, STEP_COPY, "copy", t,
-				 psprintf("INSERT INTO %s (%s) SELECT %s FROM pg_temp.%s",
-						  qualified(m, t->pg_name), cols.data, cols.data,
-						  quote_identifier(t->staging)));
+		add_step(m, STEP_COPY, "copy", t, insert_sql(m, t));
 		if (t->quarantine)
+		{
+			initStringInfo(&cols);
+			for (i = 0; i < t->ncols; i++)
+				appendStringInfo(&cols, "%s%s", i ? ", " : "", quote_identifier(t->cols[i].pg_name));
 			add_step(m, STEP_REJECTS, "copy", t,
 					 psprintf("INSERT INTO %s (sqlite_rowid, %s) SELECT %s, %s FROM pg_temp.%s",
 							  qualified(m, t->rejects), cols.data,
 							  t->has_rowid ? "sqlite_rowid" : "NULL::bigint", cols.data,
 							  quote_identifier(t->staging_rejects)));
+		}
 	}
 
 	/* keys and indexes */
@@ -2387,6 +2533,120 @@ run_guarded_step(Migration *m, MigStep *s)
 	PG_END_TRY();
 }
 
+/*
+ * Keep a generated column generated only if PostgreSQL's expression gives
+ * every value SQLite holds; otherwise it becomes a plain column holding
+ * SQLite's values.  Evaluated in a subtransaction: an error (an overflow,
+ * say) also means a plain column.
+ */
+static void
+run_generated_step(Migration *m, MigStep *s)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	MigColumn  *c = s->column;
+	volatile int64 differ = -1;
+	char	   *volatile failure = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		differ = spi_count(s->sql);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		failure = pstrdup(edata->message);
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+	CurrentResourceOwner = oldowner;
+
+	if (failure)
+	{
+		c->gen_ok = false;
+		add_note(&c->notes, "generated column migrated as a plain column holding SQLite's values: computing it failed: %s",
+				 failure);
+	}
+	else if (differ > 0)
+	{
+		c->gen_ok = false;
+		add_note(&c->notes, "generated column migrated as a plain column holding SQLite's values: PostgreSQL computes other values in " INT64_FORMAT " %s",
+				 differ, differ == 1 ? "row" : "rows");
+	}
+	else
+		add_note(&c->notes, "generated column: PostgreSQL computes it (STORED%s), the same values as SQLite's",
+				 c->hidden == 2 ? "; VIRTUAL in SQLite" : "");
+}
+
+/*
+ * Create a table.  If PostgreSQL refuses a generated column's expression
+ * (it must be immutable, say), the table is created with plain columns
+ * instead, and that is reported.
+ */
+static void
+run_create_step(Migration *m, MigStep *s)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	MigTable   *t = s->table;
+	bool		any_generated = false;
+	int			i;
+
+	for (i = 0; i < t->ncols; i++)
+		any_generated |= t->cols[i].gen_ok;
+	s->sql = create_table_sql(m, t);
+	if (!any_generated)
+	{
+		if (spi_run(s->sql, false, 0) < 0)
+			elog(ERROR, "SPI_execute failed: %s", s->sql);
+		return;
+	}
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		if (spi_run(s->sql, false, 0) < 0)
+			elog(ERROR, "SPI_execute failed: %s", s->sql);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		for (i = 0; i < t->ncols; i++)
+		{
+			if (!t->cols[i].gen_ok)
+				continue;
+			t->cols[i].gen_ok = false;
+			add_note(&t->cols[i].notes, "generated column migrated as a plain column holding SQLite's values: PostgreSQL refused the expression: %s",
+					 edata->message);
+		}
+		FreeErrorData(edata);
+		s->sql = create_table_sql(m, t);
+		if (spi_run(s->sql, false, 0) < 0)
+			elog(ERROR, "SPI_execute failed: %s", s->sql);
+	}
+	PG_END_TRY();
+}
+
 /* Run every step; check each copy's count against SQLite's. */
 static void
 run_steps(Migration *m)
@@ -2417,6 +2677,9 @@ run_steps(Migration *m)
 					int			usecs;
 					double		elapsed;
 					Oid			relid = get_relname_relid(s->table->pg_name, m->opts.target_nsp);
+
+					/* the generated columns kept are computed, not copied */
+					s->sql = insert_sql(m, s->table);
 
 					pgstat_progress_start_command(PROGRESS_COMMAND_COPY, relid);
 					pgstat_progress_update_param(PROGRESS_COPY_COMMAND, PROGRESS_COPY_COMMAND_FROM);
@@ -2485,6 +2748,12 @@ run_steps(Migration *m)
 			case STEP_INDEX:
 			case STEP_REPLACE:
 				run_guarded_step(m, s);
+				break;
+			case STEP_GENERATED:
+				run_generated_step(m, s);
+				break;
+			case STEP_CREATE:
+				run_create_step(m, s);
 				break;
 			case STEP_FKEY:
 				{

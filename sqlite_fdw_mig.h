@@ -184,6 +184,7 @@ extern void sqlite_deparse_select(StringInfo buf, PlannerInfo *root,
 								  List *remote_conds, bool all_columns,
 								  List **retrieved_attrs, List **params_list);
 extern void sqlite_append_ident(StringInfo buf, const char *name);
+extern void sqlite_append_ident_utf8(StringInfo buf, const char *utf8);
 
 /* ---------------------------------------------------------------------
  * in import.c
