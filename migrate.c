@@ -111,9 +111,14 @@ typedef struct MigIndex
 	char		origin;			/* 'c' CREATE INDEX, 'u' UNIQUE, 'pk' */
 	bool		partial;
 	char	   *where;			/* translated predicate */
-	List	   *cols;			/* int indexes into the table's columns */
+	List	   *cols;			/* int indexes into the table's columns, or
+								 * -2 for an expression */
+	List	   *exprs;			/* the SQLite text of each expression key, or
+								 * NULL for a column */
 	List	   *desc;			/* bools (as ints) */
+	List	   *nocase;			/* bools (as ints): key compared under NOCASE */
 	char	   *skip;			/* why it is not created, or NULL */
+	char	   *sql;			/* CREATE INDEX text, or NULL */
 } MigIndex;
 
 typedef struct MigFKey
@@ -212,6 +217,7 @@ static void read_table(Migration *m, MigTable *t);
 static void read_indexes(Migration *m, MigTable *t);
 static void read_fkeys(Migration *m, MigTable *t);
 static void sort_tables(Migration *m);
+static List *index_items(const char *sql);
 static void assign_names(Migration *m);
 static char *unique_name(Migration *m, const char *want, const char *suffix);
 static char *pg_name_for(Migration *m, const char *sqlite_name);
@@ -231,6 +237,7 @@ static void translate_column_exprs(Migration *m, MigTable *t);
 static char *create_table_sql(Migration *m, MigTable *t);
 static char *insert_sql(Migration *m, MigTable *t);
 static List *column_map(MigTable *t);
+static char *nocase_key(const char *column);
 static void run_generated_step(Migration *m, MigStep *s);
 static void run_create_step(Migration *m, MigStep *s);
 static int	find_column(MigTable *t, const char *sqlite_name);
@@ -965,6 +972,84 @@ index_where(const char *sql)
 	return NULL;
 }
 
+/*
+ * The key items of a CREATE INDEX text, each without a trailing COLLATE,
+ * ASC or DESC: the text of each indexed expression, in order.  NIL when
+ * the text cannot be split.
+ */
+static List *
+index_items(const char *sql)
+{
+	const char *p = sql;
+	const char *start = NULL;
+	int			depth = 0;
+	List	   *items = NIL;
+
+	while (p && *p)
+	{
+		if (*p == '\'' || *p == '"' || *p == '`' || *p == '[')
+		{
+			char		close = (*p == '[') ? ']' : *p;
+
+			p++;
+			while (*p && *p != close)
+				p++;
+			if (*p)
+				p++;
+			continue;
+		}
+		if (*p == '(')
+		{
+			if (depth++ == 0)
+				start = p + 1;
+		}
+		else if ((*p == ',' && depth == 1) || (*p == ')' && depth == 1))
+		{
+			char	   *item = pnstrdup(start, p - start);
+			char	   *w;
+			int			len;
+
+			/* drop a trailing ASC/DESC, then COLLATE name */
+			for (;;)
+			{
+				len = strlen(item);
+				while (len > 0 && isspace((unsigned char) item[len - 1]))
+					item[--len] = '\0';
+				w = item + len;
+				while (w > item && (isalnum((unsigned char) w[-1]) || w[-1] == '_'))
+					w--;
+				if (w > item && (pg_strcasecmp(w, "ASC") == 0 || pg_strcasecmp(w, "DESC") == 0) &&
+					isspace((unsigned char) w[-1]))
+				{
+					*w = '\0';
+					continue;
+				}
+				if (w > item && isspace((unsigned char) w[-1]))
+				{
+					char	   *c = w - 1;
+
+					while (c > item && isspace((unsigned char) c[-1]))
+						c--;
+					if (c - item >= 7 && pg_strncasecmp(c - 7, "COLLATE", 7) == 0)
+					{
+						c[-7] = '\0';
+						continue;
+					}
+				}
+				break;
+			}
+			items = lappend(items, item);
+			if (*p == ')')
+				return items;
+			start = p + 1;
+		}
+		else if (*p == ')')
+			depth--;
+		p++;
+	}
+	return NIL;
+}
+
 /* Read the indexes of a table (including UNIQUE constraints). */
 static void
 read_indexes(Migration *m, MigTable *t)
@@ -990,6 +1075,7 @@ read_indexes(Migration *m, MigTable *t)
 		ix->origin = (origin && strcmp(origin, "pk") == 0) ? 'p' :
 			(origin && origin[0] == 'u') ? 'u' : 'c';
 		ix->partial = sqlite3_column_int(st->stmt, 3) != 0;
+		ix->sql = sql;
 		if (ix->partial)
 			ix->where = index_where(sql);
 		idx = lappend(idx, ix);
@@ -999,6 +1085,7 @@ read_indexes(Migration *m, MigTable *t)
 	foreach(lc, idx)
 	{
 		MigIndex   *ix = lfirst(lc);
+		List	   *items = index_items(ix->sql);
 
 		st = sqlite_prepare(m->conn,
 							"SELECT cid, name, \"desc\", coll FROM pragma_index_xinfo(?1) "
@@ -1010,15 +1097,36 @@ read_indexes(Migration *m, MigTable *t)
 			char	   *name = col_text(st->stmt, 1);
 			char	   *coll = col_text(st->stmt, 3);
 
-			if (cid < 0 || name == NULL)
-				ix->skip = pstrdup("it indexes an expression, which is not migrated yet");
+			if (cid == -2)
+			{
+				/* an expression: its text is the key's item in CREATE INDEX */
+				int			k = list_length(ix->cols);
+
+				ix->cols = lappend_int(ix->cols, -2);
+				ix->exprs = lappend(ix->exprs,
+									k < list_length(items) ? list_nth(items, k) : NULL);
+				if (k >= list_length(items) && ix->skip == NULL)
+					ix->skip = pstrdup("its expression was not found in its definition");
+			}
+			else if (cid < 0 || name == NULL)
+			{
+				ix->skip = pstrdup("it indexes the rowid");
+				ix->cols = lappend_int(ix->cols, -1);
+				ix->exprs = lappend(ix->exprs, NULL);
+			}
 			else
 			{
 				ix->cols = lappend_int(ix->cols, find_column(t, name));
-				ix->desc = lappend_int(ix->desc, sqlite3_column_int(st->stmt, 2));
-				if (coll && pg_strcasecmp(coll, "BINARY") != 0 && ix->skip == NULL)
-					ix->skip = psprintf("it uses COLLATE %s, whose meaning PostgreSQL has no exact equivalent for", coll);
+				ix->exprs = lappend(ix->exprs, NULL);
 			}
+			ix->desc = lappend_int(ix->desc, sqlite3_column_int(st->stmt, 2));
+			ix->nocase = lappend_int(ix->nocase,
+									 coll && pg_strcasecmp(coll, "NOCASE") == 0);
+			if (coll && pg_strcasecmp(coll, "NOCASE") == 0 && cid < 0 && ix->skip == NULL)
+				ix->skip = pstrdup("it indexes an expression under COLLATE NOCASE");
+			else if (coll && pg_strcasecmp(coll, "BINARY") != 0 &&
+					 pg_strcasecmp(coll, "NOCASE") != 0 && ix->skip == NULL)
+				ix->skip = psprintf("it uses COLLATE %s, whose meaning PostgreSQL has no exact equivalent for", coll);
 		}
 		sqlite_finalize(st);
 		if (ix->origin != 'p')
@@ -1694,7 +1802,9 @@ translate_column_exprs(Migration *m, MigTable *t)
 		if (c->notnull && c->prof.n_null > 0)
 			add_note(&c->notes, "NOT NULL not kept: " INT64_FORMAT " rows hold NULL",
 					 c->prof.n_null);
-		if (c->collation && pg_strcasecmp(c->collation, "BINARY") != 0)
+		if (c->collation && pg_strcasecmp(c->collation, "NOCASE") == 0)
+			add_note(&c->notes, "COLLATE NOCASE: PostgreSQL compares this column case-sensitively; its unique keys and indexes fold ASCII letters as SQLite does");
+		else if (c->collation && pg_strcasecmp(c->collation, "BINARY") != 0)
 			add_note(&c->notes, "COLLATE %s not kept: PostgreSQL compares this column with the database collation",
 					 c->collation);
 
@@ -1785,6 +1895,17 @@ insert_sql(Migration *m, MigTable *t)
 	return psprintf("INSERT INTO %s (%s) SELECT %s FROM pg_temp.%s",
 					qualified(m, t->pg_name), cols.data, cols.data,
 					quote_identifier(t->staging));
+}
+
+/*
+ * An index key that compares "column" as SQLite's NOCASE does: with the
+ * ASCII letters A-Z folded to lower case, and nothing else.
+ */
+static char *
+nocase_key(const char *column)
+{
+	return psprintf("pg_catalog.translate(%s, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')",
+					quote_identifier(column));
 }
 
 /* The SQLite column names map of a table, for translate.c. */
@@ -2015,9 +2136,31 @@ build_steps(Migration *m)
 					pk_nulls |= (t->cols[i].prof.n_null > 0);
 				}
 		if (pkcols != NIL && !pk_nulls)
+		{
+			bool		nocase = false;
+			StringInfoData keys;
+			ListCell   *lc3;
+
 			add_step(m, STEP_SQL, "keys", t,
 					 psprintf("ALTER TABLE %s ADD PRIMARY KEY (%s)",
 							  qualified(m, t->pg_name), column_list(t, pkcols, NULL)));
+			/* a key under NOCASE is also unique with ASCII case folded */
+			initStringInfo(&keys);
+			foreach(lc3, pkcols)
+			{
+				MigColumn  *c = &t->cols[lfirst_int(lc3)];
+				bool		nc = c->collation && pg_strcasecmp(c->collation, "NOCASE") == 0;
+
+				appendStringInfo(&keys, "%s%s", keys.len ? ", " : "",
+								 nc ? nocase_key(c->pg_name) : quote_identifier(c->pg_name));
+				nocase |= nc;
+			}
+			if (nocase)
+				add_step(m, STEP_SQL, "keys", t,
+						 psprintf("CREATE UNIQUE INDEX %s ON %s (%s)",
+								  quote_identifier(unique_name(m, t->pg_name, "pkey_nocase")),
+								  qualified(m, t->pg_name), keys.data));
+		}
 		else if (pkcols != NIL)
 		{
 			add_note(&t->notes, "no primary key: SQLite let key columns hold NULL; created a UNIQUE constraint instead");
@@ -2032,6 +2175,8 @@ build_steps(Migration *m)
 		{
 			MigIndex   *ix = lfirst(lc2);
 			char	   *where = NULL;
+			StringInfoData keys;
+			bool		has_expr = false;
 
 			if (ix->skip == NULL && ix->partial)
 			{
@@ -2044,20 +2189,77 @@ build_steps(Migration *m)
 					ix->skip = psprintf("its WHERE clause is not translated: %s",
 										reason ? reason : "not found");
 			}
+			/* the key: columns, and expressions that translate */
+			initStringInfo(&keys);
+			if (ix->skip == NULL)
+			{
+				ListCell   *c,
+						   *e,
+						   *d;
+
+				ListCell   *nc;
+				int			k = 0;
+
+				forthree(c, ix->cols, e, ix->exprs, d, ix->desc)
+				{
+					const char *elem;
+
+					nc = list_nth_cell(ix->nocase, k++);
+					if (lfirst_int(c) >= 0 && lfirst_int(nc))
+					{
+						/* SQLite's NOCASE folds ASCII letters only */
+						elem = nocase_key(t->cols[lfirst_int(c)].pg_name);
+						has_expr = true;
+					}
+					else if (lfirst_int(c) >= 0)
+						elem = quote_identifier(t->cols[lfirst_int(c)].pg_name);
+					else
+					{
+						char	   *reason = NULL;
+						char	   *expr = lfirst(e) ?
+							sqlite_translate_expr(lfirst(e), SQLITE_EXPR_INDEX, InvalidOid,
+												  column_map(t), &reason) : NULL;
+
+						if (expr == NULL)
+						{
+							ix->skip = psprintf("its expression %s is not translated: %s",
+												lfirst(e) ? (char *) lfirst(e) : "",
+												reason ? reason : "not found");
+							break;
+						}
+						elem = psprintf("(%s)", expr);
+						has_expr = true;
+					}
+					appendStringInfo(&keys, "%s%s%s", keys.len ? ", " : "", elem,
+									 lfirst_int(d) ? " DESC" : "");
+				}
+			}
 			if (ix->skip)
 			{
 				add_note(&t->notes, "index \"%s\" not migrated: %s", ix->sqlite_name, ix->skip);
 				continue;
 			}
-			add_step(m, where ? STEP_INDEX : STEP_SQL, "indexes", t,
+			add_step(m, (where || has_expr) ? STEP_INDEX : STEP_SQL, "indexes", t,
 					 psprintf("CREATE %sINDEX %s ON %s (%s)%s%s",
 							  ix->unique ? "UNIQUE " : "",
 							  quote_identifier(ix->pg_name), qualified(m, t->pg_name),
-							  column_list(t, ix->cols, ix->desc),
+							  keys.data,
 							  where ? " WHERE " : "", where ? where : ""));
-			if (where)
+			if (where || has_expr)
 				((MigStep *) llast(m->steps))->what =
-					psprintf("index \"%s\" (partial)", ix->sqlite_name);
+					psprintf("index \"%s\"", ix->sqlite_name);
+
+			/*
+			 * Unique under NOCASE implies unique as written: that plain index
+			 * is what a foreign key referencing these columns needs.
+			 */
+			if (ix->unique && !list_member_int(ix->cols, -2) &&
+				list_member_int(ix->nocase, 1))
+				add_step(m, where ? STEP_INDEX : STEP_SQL, "indexes", t,
+						 psprintf("CREATE UNIQUE INDEX %s ON %s (%s)%s%s",
+								  quote_identifier(unique_name(m, ix->pg_name, "binary")),
+								  qualified(m, t->pg_name), column_list(t, ix->cols, ix->desc),
+								  where ? " WHERE " : "", where ? where : ""));
 		}
 	}
 

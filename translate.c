@@ -1443,6 +1443,8 @@ append_bool(StringInfo buf, SNode *n, bool as_bool)
  * Deparse both sides of an equality-like comparison, writing TRUE/FALSE
  * as booleans when the other side is a boolean.
  */
+static bool is_int01(SNode *n);
+
 static bool
 dp_pair(Deparse *d, SNode *a, SNode *b, StringInfo sa, StringInfo sb,
 		TypeClass *ta, TypeClass *tb)
@@ -1462,6 +1464,22 @@ dp_pair(Deparse *d, SNode *a, SNode *b, StringInfo sa, StringInfo sb,
 		*ta = (*tb == TC_BOOL) ? TC_BOOL : TC_INT;
 		return true;
 	}
+	/*
+	 * A boolean column compared with 0 or 1: SQLite stores booleans as those
+	 * integers, and the migrated column holds exactly false and true.
+	 */
+	if (is_int01(a))
+	{
+		if (!dp_expr(d, b, sb, tb))
+			return false;
+		if (*tb == TC_BOOL)
+		{
+			appendStringInfoString(sa, strcmp(a->s, "1") == 0 ? "true" : "false");
+			*ta = TC_BOOL;
+			return true;
+		}
+		return dp_expr(d, a, sa, ta);
+	}
 	if (!dp_expr(d, a, sa, ta))
 		return false;
 	if (b->k == N_BOOL)
@@ -1470,7 +1488,21 @@ dp_pair(Deparse *d, SNode *a, SNode *b, StringInfo sa, StringInfo sb,
 		*tb = (*ta == TC_BOOL) ? TC_BOOL : TC_INT;
 		return true;
 	}
+	if (*ta == TC_BOOL && is_int01(b))
+	{
+		appendStringInfoString(sb, strcmp(b->s, "1") == 0 ? "true" : "false");
+		*tb = TC_BOOL;
+		return true;
+	}
 	return dp_expr(d, b, sb, tb);
+}
+
+/* Is n the integer literal 0 or 1? */
+static bool
+is_int01(SNode *n)
+{
+	return n->k == N_INT && n->s &&
+		(strcmp(n->s, "0") == 0 || strcmp(n->s, "1") == 0);
 }
 
 /* Is this a nonzero numeric literal (possibly signed)? */
