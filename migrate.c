@@ -29,6 +29,7 @@
 #include "access/twophase.h"
 #include "access/xact.h"
 #include "catalog/catalog.h"
+#include "commands/dbcommands.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/progress.h"
@@ -233,6 +234,7 @@ static void add_step(Migration *m, StepKind kind, const char *phase,
 static char *qualified(Migration *m, const char *name);
 static bool default_fits(const char *expr, Oid typid, int32 typmod);
 static char *sqlite_value_type(void);
+static const char *datetime_unit_name(Migration *m);
 static void translate_column_exprs(Migration *m, MigTable *t);
 static char *create_table_sql(Migration *m, MigTable *t);
 static char *insert_sql(Migration *m, MigTable *t);
@@ -254,9 +256,15 @@ static void emit_plan(Migration *m, FunctionCallInfo fcinfo);
 static int	spi_run(const char *sql, bool read_only, long count);
 static int	spi_run_args(const char *sql, int nargs, Oid *argtypes, Datum *values,
 						 const char *nulls, bool read_only, long count);
-static char *join_notes(List *notes);
+static char *table_detail(MigTable *t, bool *changed);
 static void add_note(List **notes, const char *fmt,...) pg_attribute_printf(2, 3);
 static bool is_reserved_column(const char *name);
+
+/* Set only while migrate_sqlite records its run. */
+static bool recording_allowed = false;
+
+/* Marks a note that says what was kept, not what changed. */
+#define NOTE_KEPT "\x01"
 
 /* Set while a migration copies a table: the FDW scan reports its progress. */
 bool		sqlite_copy_progress = false;
@@ -420,7 +428,8 @@ emit_plan(Migration *mp, FunctionCallInfo fcinfo)
 	foreach(lc, mp->tables)
 	{
 		MigTable   *t = lfirst(lc);
-		char	   *notes = join_notes(t->notes);
+		bool		changed;
+		char	   *notes = table_detail(t, &changed);
 		Datum		values[5];
 		bool		nulls[5] = {false, false, false, true, false};
 
@@ -619,6 +628,13 @@ check_privileges(MigOptions *opts)
 	AclResult	aclresult;
 
 	sqlite_check_read_privilege("migrate a SQLite file");
+	/* the staging foreign tables are temporary */
+	if (pg_database_aclcheck(MyDatabaseId, GetUserId(), ACL_CREATE_TEMP) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to create temporary tables in database \"%s\"",
+						get_database_name(MyDatabaseId)),
+				 errdetail("A migration reads through temporary foreign tables; it needs the TEMPORARY privilege, which PUBLIC has by default.")));
 	aclresult = pg_namespace_aclcheck(opts->target_nsp, GetUserId(), ACL_CREATE);
 	if (aclresult != ACLCHECK_OK)
 		ereport(ERROR,
@@ -1611,7 +1627,7 @@ choose_types(Migration *m, MigTable *t)
 				{
 					if (!p->json_lossy)
 					{
-						add_note(&c->notes, "json stored as jsonb: every value is JSON that jsonb keeps");
+						add_note(&c->notes, "%sjson stored as jsonb: every value is JSON that jsonb keeps", NOTE_KEPT);
 						set_type(c, "jsonb");
 					}
 					else
@@ -1774,6 +1790,23 @@ default_fits(const char *expr, Oid typid, int32 typmod)
 	MemoryContextSwitchTo(oldcxt);
 	CurrentResourceOwner = oldowner;
 	return ok;
+}
+
+/* The datetime_unit option value for the migration's datetime_numbers. */
+static const char *
+datetime_unit_name(Migration *m)
+{
+	switch (m->opts.datetime_numbers)
+	{
+		case SQLITE_DT_UNIXEPOCH:
+			return "unixepoch";
+		case SQLITE_DT_UNIXEPOCH_MS:
+			return "unixepoch_ms";
+		case SQLITE_DT_JULIANDAY:
+			return "julianday";
+		default:
+			return NULL;
+	}
 }
 
 /* The extension's sqlite_value type, qualified. */
@@ -1995,9 +2028,7 @@ build_steps(Migration *m)
 		for (i = 0; i < t->ncols; i++)
 		{
 			MigColumn  *c = &t->cols[i];
-			const char *unit = m->opts.datetime_numbers == SQLITE_DT_UNIXEPOCH ? "unixepoch" :
-				m->opts.datetime_numbers == SQLITE_DT_UNIXEPOCH_MS ? "unixepoch_ms" :
-				m->opts.datetime_numbers == SQLITE_DT_JULIANDAY ? "julianday" : NULL;
+			const char *unit = datetime_unit_name(m);
 
 			appendStringInfo(&buf, "%s%s %s OPTIONS (column_name %s%s%s)", i ? ", " : "",
 							 quote_identifier(c->pg_name), c->type_name,
@@ -2021,10 +2052,12 @@ build_steps(Migration *m)
 			{
 				MigColumn  *c = &t->cols[i];
 
-				appendStringInfo(&buf, "%s%s %s OPTIONS (column_name %s, check_type %s)",
+				appendStringInfo(&buf, "%s%s %s OPTIONS (column_name %s, check_type %s%s%s)",
 								 i ? ", " : "", quote_identifier(c->pg_name),
 								 sqlite_value_type(), quote_literal_cstr(server_text(c->sqlite_name)),
-								 quote_literal_cstr(c->type_name));
+								 quote_literal_cstr(c->type_name),
+								 datetime_unit_name(m) ? ", datetime_unit " : "",
+								 datetime_unit_name(m) ? quote_literal_cstr(datetime_unit_name(m)) : "");
 			}
 			appendStringInfo(&buf, ") SERVER %s OPTIONS (table %s, rows 'mismatched')",
 							 quote_identifier(m->server), quote_literal_cstr(server_text(t->sqlite_name)));
@@ -2169,7 +2202,7 @@ build_steps(Migration *m)
 							  qualified(m, t->pg_name), column_list(t, pkcols, NULL)));
 		}
 		else
-			add_note(&t->notes, "no primary key");
+			add_note(&t->notes, "%sno primary key", NOTE_KEPT);
 
 		foreach(lc2, t->indexes)
 		{
@@ -2457,7 +2490,7 @@ build_steps(Migration *m)
 					 psprintf("ALTER TABLE %s ALTER COLUMN %s RESTART WITH " INT64_FORMAT,
 							  qualified(m, t->pg_name), quote_identifier(c->pg_name), next));
 			if (t->seq >= 0)
-				add_note(&c->notes, "identity continues after " INT64_FORMAT " (AUTOINCREMENT)", next - 1);
+				add_note(&c->notes, "%sidentity continues after " INT64_FORMAT " (AUTOINCREMENT)", NOTE_KEPT, next - 1);
 		}
 	}
 
@@ -2558,10 +2591,17 @@ check_existing(Migration *m, List **drop, List **drop_views)
 				owned = lappend(owned, pstrdup(name));
 		}
 
-		/* the views earlier migrations created here go first */
-		if (spi_run_args(psprintf("SELECT DISTINCT v FROM %s.sqlite_migration_history AS h, "
-										   "jsonb_array_elements_text(h.objects -> 'views') AS v "
-										   "WHERE h.target_schema = $1 AND to_regclass(v) IS NOT NULL",
+		/*
+		 * The views earlier migrations created here go first: only views that
+		 * are in the target schema, named as the catalog names them.
+		 */
+		if (spi_run_args(psprintf("SELECT DISTINCT pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.' "
+										   "OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.relname) "
+										   "FROM %s.sqlite_migration_history AS h, "
+										   "pg_catalog.jsonb_array_elements_text(h.objects -> 'views') AS v, "
+										   "pg_catalog.pg_class AS c, pg_catalog.pg_namespace AS n "
+										   "WHERE h.target_schema = $1 AND c.oid = pg_catalog.to_regclass(v) "
+										   "AND c.relkind = 'v' AND n.oid = c.relnamespace AND n.nspname = $1",
 										   quote_identifier(get_namespace_name(history_nsp))),
 								  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not read the migration history");
@@ -2785,7 +2825,7 @@ run_generated_step(Migration *m, MigStep *s)
 				 differ, differ == 1 ? "row" : "rows");
 	}
 	else
-		add_note(&c->notes, "generated column: PostgreSQL computes it (STORED%s), the same values as SQLite's",
+		add_note(&c->notes, "%sgenerated column: PostgreSQL computes it (STORED%s), the same values as SQLite's", NOTE_KEPT,
 				 c->hidden == 2 ? "; VIRTUAL in SQLite" : "");
 }
 
@@ -2988,7 +3028,7 @@ record_history(Migration *m, Oid func_nsp)
 	StringInfoData tables;
 	StringInfoData report;
 	ListCell   *lc;
-	Oid			argtypes[7] = {TIMESTAMPTZOID, TEXTOID, INT8OID, TEXTOID, JSONBOID, JSONBOID, JSONBOID};
+	Oid			argtypes[7] = {TIMESTAMPTZOID, TEXTOID, INT8OID, NAMEOID, JSONBOID, JSONBOID, JSONBOID};
 	Datum		args[7];
 	char	   *sql;
 
@@ -3011,8 +3051,21 @@ record_history(Migration *m, Oid func_nsp)
 		escape_json(&report, t->sqlite_name);
 		appendStringInfo(&report, ", \"target_table\": ");
 		escape_json(&report, qualified(m, t->pg_name));
-		appendStringInfo(&report, ", \"source_rows\": " INT64_FORMAT ", \"target_rows\": " INT64_FORMAT "}",
-						 t->source_rows, t->target_rows);
+		appendStringInfo(&report, ", \"source_rows\": " INT64_FORMAT ", \"target_rows\": " INT64_FORMAT
+						 ", \"rejected_rows\": " INT64_FORMAT ", \"detail\": ",
+						 t->source_rows, t->target_rows, t->rejected_rows);
+		{
+			bool		changed;
+			char	   *detail = table_detail(t, &changed);
+
+			if (detail)
+				escape_json(&report, detail);
+			else
+				appendStringInfoString(&report, "null");
+			appendStringInfo(&report, ", \"status\": \"%s\"}",
+							 t->quarantine ? "quarantined rows" :
+							 changed ? "migrated with changes" : "migrated");
+		}
 	}
 	appendStringInfoString(&tables, "], \"views\": [");
 	{
@@ -3036,16 +3089,72 @@ record_history(Migration *m, Oid func_nsp)
 	args[0] = TimestampTzGetDatum(m->started);
 	args[1] = CStringGetTextDatum(m->opts.database);
 	args[2] = Int64GetDatum(m->file_size);
-	args[3] = CStringGetTextDatum(m->opts.target_schema);
+	args[3] = DirectFunctionCall1(namein, CStringGetDatum(m->opts.target_schema));
 	args[4] = DirectFunctionCall1(jsonb_in, CStringGetDatum(tables.data));
 	args[5] = DirectFunctionCall1(jsonb_in, CStringGetDatum(report.data));
 	args[6] = DirectFunctionCall1(jsonb_in, CStringGetDatum(m->opts.options_json));
-	sql = psprintf("INSERT INTO %s.sqlite_migration_history "
-				   "(started_at, finished_at, database, file_size, target_schema, objects, report, options) "
-				   "VALUES ($1, clock_timestamp(), $2, $3, $4, $5, $6, $7)",
+	/*
+	 * The history is written by a SECURITY DEFINER function that only a
+	 * running migration may call, so nobody can plant rows that a later
+	 * if_exists => 'replace' would trust.
+	 */
+	sql = psprintf("SELECT %s.sqlite_fdw_mig_record_history($1, $2, $3, $4, $5, $6, $7)",
 				   quote_identifier(get_namespace_name(func_nsp)));
-	if (spi_run_args(sql, 7, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
+	recording_allowed = true;
+	PG_TRY();
+	{
+		if (spi_run_args(sql, 7, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not record the migration");
+	}
+	PG_FINALLY();
+	{
+		recording_allowed = false;
+	}
+	PG_END_TRY();
+}
+
+
+PG_FUNCTION_INFO_V1(sqlite_fdw_mig_record_history);
+
+/*
+ * sqlite_fdw_mig_record_history(started_at, database, file_size,
+ *								 target_schema, objects, report, options)
+ * Insert a row into the history as the extension's owner (the function is
+ * SECURITY DEFINER), recording the calling role.  Refused unless
+ * migrate_sqlite is the caller.
+ */
+Datum
+sqlite_fdw_mig_record_history(PG_FUNCTION_ARGS)
+{
+	Oid			argtypes[8] = {TIMESTAMPTZOID, TEXTOID, INT8OID, NAMEOID, JSONBOID,
+	JSONBOID, JSONBOID, NAMEOID};
+	Datum		args[8];
+	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	int			i;
+
+	if (!recording_allowed)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("only migrate_sqlite may record a migration")));
+	for (i = 0; i < 7; i++)
+	{
+		args[i] = PG_GETARG_DATUM(i);
+		if (PG_ARGISNULL(i))
+			nulls[i] = 'n';
+	}
+	args[7] = CStringGetDatum(GetUserNameFromId(GetSessionUserId(), false));
+	args[7] = DirectFunctionCall1(namein, args[7]);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args(psprintf("INSERT INTO %s.sqlite_migration_history "
+									   "(started_at, finished_at, database, file_size, target_schema, "
+									   "objects, report, options, migrated_by) "
+									   "VALUES ($1, pg_catalog.clock_timestamp(), $2, $3, $4, $5, $6, $7, $8)",
+									   quote_identifier(get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid)))),
+							  8, argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not record the migration");
+	SPI_finish();
+	PG_RETURN_VOID();
 }
 
 /* The report: one row per table, view, trigger and virtual table. */
@@ -3063,28 +3172,15 @@ emit_report(Migration *m, FunctionCallInfo fcinfo)
 		MigTable   *t = lfirst(lc);
 		Datum		values[6];
 		bool		nulls[6] = {false, false, false, false, false, false};
-		List	   *notes = list_copy(t->notes);
-		int			i;
-		char	   *detail;
+		bool		changed;
+		char	   *detail = table_detail(t, &changed);
 
-		for (i = 0; i < t->ncols; i++)
-		{
-			ListCell   *lc2;
-
-			foreach(lc2, t->cols[i].notes)
-				notes = lappend(notes, psprintf("column %s: %s",
-												quote_identifier(t->cols[i].pg_name),
-												(char *) lfirst(lc2)));
-		}
-		detail = join_notes(notes);
 		values[0] = CStringGetTextDatum(t->sqlite_name);
 		values[1] = CStringGetTextDatum(qualified(m, t->pg_name));
 		values[2] = Int64GetDatum(t->source_rows);
 		values[3] = Int64GetDatum(t->target_rows);
 		values[4] = CStringGetTextDatum(t->quarantine ? "quarantined rows" :
-										detail && (list_length(notes) > 1 ||
-												   strcmp(detail, "no primary key") != 0) ?
-										"migrated with changes" : "migrated");
+										changed ? "migrated with changes" : "migrated");
 		if (detail)
 			values[5] = CStringGetTextDatum(detail);
 		else
@@ -3111,20 +3207,46 @@ emit_report(Migration *m, FunctionCallInfo fcinfo)
 	}
 }
 
+/*
+ * Everything the report says about a table: its notes, then its columns'.
+ * *changed is set when any of them is a change (not merely informative).
+ */
 static char *
-join_notes(List *notes)
+table_detail(MigTable *t, bool *changed)
 {
 	StringInfoData buf;
 	ListCell   *lc;
+	int			i;
 
-	if (notes == NIL)
-		return NULL;
+	*changed = false;
 	initStringInfo(&buf);
-	foreach(lc, notes)
-		appendStringInfo(&buf, "%s%s", foreach_current_index(lc) ? "; " : "",
-						 (char *) lfirst(lc));
-	return buf.data;
+	foreach(lc, t->notes)
+	{
+		char	   *n = lfirst(lc);
+
+		if (n[0] == NOTE_KEPT[0])
+			n++;
+		else
+			*changed = true;
+		appendStringInfo(&buf, "%s%s", buf.len ? "; " : "", n);
+	}
+	for (i = 0; i < t->ncols; i++)
+	{
+		foreach(lc, t->cols[i].notes)
+		{
+			char	   *n = lfirst(lc);
+
+			if (n[0] == NOTE_KEPT[0])
+				n++;
+			else
+				*changed = true;
+			appendStringInfo(&buf, "%scolumn %s: %s", buf.len ? "; " : "",
+							 quote_identifier(t->cols[i].pg_name), n);
+		}
+	}
+	return buf.len ? buf.data : NULL;
 }
+
 
 static void
 add_note(List **notes, const char *fmt,...)

@@ -70,7 +70,19 @@ CREATE TABLE sqlite_migration_history (
 );
 SELECT pg_catalog.pg_extension_config_dump('sqlite_migration_history', '');
 REVOKE ALL ON sqlite_migration_history FROM PUBLIC;
-GRANT SELECT, INSERT ON sqlite_migration_history TO pg_read_server_files;
+GRANT SELECT ON sqlite_migration_history TO pg_read_server_files;
+
+-- Only migrate_sqlite can write the history (the C function refuses any
+-- other caller), so no row can be planted for if_exists => 'replace'.
+CREATE FUNCTION sqlite_fdw_mig_record_history(
+    started_at timestamptz, database text, file_size bigint, target_schema name,
+    objects jsonb, report jsonb, options jsonb)
+RETURNS void
+AS 'MODULE_PATHNAME', 'sqlite_fdw_mig_record_history'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION sqlite_fdw_mig_record_history(timestamptz, text, bigint, name, jsonb, jsonb, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION sqlite_fdw_mig_record_history(timestamptz, text, bigint, name, jsonb, jsonb, jsonb) TO pg_read_server_files;
 
 -- Migrate a SQLite database into native PostgreSQL tables, in the caller's
 -- transaction, and report every table, view, trigger and virtual table.

@@ -476,6 +476,17 @@ SELECT target_schema, options ->> 'if_exists' AS if_exists, options ->> 'on_mism
        finished_at >= started_at AS times_ok, migrated_by = current_user AS by_ok
   FROM sqlite_migration_history ORDER BY id;
 
+-- only migrate_sqlite may write the history: no row can be planted for a
+-- later if_exists => 'replace' to trust
+CREATE ROLE regress_mig_history IN ROLE pg_read_server_files;
+SET ROLE regress_mig_history;
+SELECT sqlite_fdw_mig_record_history(now(), '/x.db', 0, 'public', '{}', '[]', '{}');
+INSERT INTO sqlite_migration_history (started_at, finished_at, database, target_schema, options, objects, report)
+  VALUES (now(), now(), '/x.db', 'public', '{}', '{"tables": ["victim"]}', '[]');
+SELECT count(*) >= 0 AS can_read FROM sqlite_migration_history;
+RESET ROLE;
+DROP ROLE regress_mig_history;
+
 -- clean up
 DROP SCHEMA mt, mm, dn_s, dn_ms, dn_jd, dn_frac, ov, tz1, tz2, mk, mo, mc, mu, mp CASCADE;
 DROP EXTENSION sqlite_fdw_mig CASCADE;
