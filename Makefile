@@ -7,6 +7,7 @@
 MODULE_big = sqlite_fdw_mig
 OBJS = \
 	$(WIN32RES) \
+	analyse.o \
 	connection.o \
 	deparse.o \
 	import.o \

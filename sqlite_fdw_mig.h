@@ -303,4 +303,146 @@ extern void sqlite_profile_value(SqliteColumnProfile *prof,
 extern bool sqlite_numeric_digits(const char *s, int *int_digits, int *scale);
 extern bool sqlite_value_fits(SqliteColumnConv *conv, sqlite3_stmt *stmt, int col);
 
+/* ---------------------------------------------------------------------
+ * in analyse.c: the model of a migration, shared with migrate.c
+ * ---------------------------------------------------------------------
+ */
+
+/* What to do with values the intended type cannot hold. */
+typedef enum MismatchAction
+{
+	MISMATCH_ERROR,
+	MISMATCH_WIDEN,
+	MISMATCH_QUARANTINE
+} MismatchAction;
+
+/* The arguments of migrate_sqlite() and migrate_sqlite_plan(). */
+typedef struct MigOptions
+{
+	char	   *database;
+	char	   *target_schema;
+	Oid			target_nsp;
+	bool		replace;
+	MismatchAction on_mismatch;
+	List	   *tables;			/* SQLite names (char *), or NIL for all */
+	Jsonb	   *type_overrides;
+	SqliteDatetimeUnit datetime_numbers;
+	bool		preserve_case;
+	char	   *owner;
+	char	   *options_json;	/* the options, for the history table */
+} MigOptions;
+
+typedef struct MigColumn
+{
+	char	   *sqlite_name;
+	char	   *pg_name;
+	char	   *decltype;
+	char	   *dflt;			/* DEFAULT text from the file, or NULL */
+	char	   *collation;		/* declared collation */
+	bool		notnull;
+	int			pk;				/* position in the primary key, or 0 */
+	int			hidden;			/* 0, or 2/3 for generated columns */
+	bool		rowid_alias;	/* the INTEGER PRIMARY KEY of a rowid table */
+	char	   *intended;		/* PostgreSQL type from the type table */
+	Oid			type_oid;		/* the chosen type */
+	int32		typmod;
+	char	   *type_name;		/* and its SQL name */
+	char	   *dflt_sql;		/* translated DEFAULT, or NULL */
+	char	   *gen_expr;		/* translated generation expression, or NULL */
+	bool		gen_ok;			/* generated in PostgreSQL (else plain) */
+	SqliteColumnConv conv;		/* check against the intended type */
+	SqliteColumnProfile prof;
+	List	   *notes;
+} MigColumn;
+
+typedef struct MigIndex
+{
+	char	   *sqlite_name;
+	char	   *pg_name;
+	bool		unique;
+	char		origin;			/* 'c' CREATE INDEX, 'u' UNIQUE, 'pk' */
+	bool		partial;
+	char	   *where;			/* translated predicate */
+	List	   *cols;			/* int indexes into the table's columns, or
+								 * -2 for an expression */
+	List	   *exprs;			/* the SQLite text of each expression key, or
+								 * NULL for a column */
+	List	   *desc;			/* bools (as ints) */
+	List	   *nocase;			/* bools (as ints): key compared under NOCASE */
+	char	   *skip;			/* why it is not created, or NULL */
+	char	   *sql;			/* CREATE INDEX text, or NULL */
+} MigIndex;
+
+typedef struct MigFKey
+{
+	char	   *parent;			/* SQLite parent table */
+	List	   *from;			/* SQLite child column names */
+	List	   *to;				/* SQLite parent column names, or NIL */
+	char	   *on_update;
+	char	   *on_delete;
+	bool		deferrable;
+	bool		initially_deferred;
+} MigFKey;
+
+typedef struct MigTable
+{
+	char	   *sqlite_name;
+	char	   *pg_name;
+	char	   *sql;			/* CREATE TABLE text from the file */
+	bool		has_rowid;
+	bool		without_rowid;
+	MigColumn  *cols;
+	int			ncols;
+	List	   *indexes;
+	List	   *fkeys;
+	int64		seq;			/* sqlite_sequence value, or -1 */
+	int64		source_rows;
+	int64		target_rows;
+	char	   *staging;		/* staging foreign table name */
+	bool		quarantine;		/* rows that do not fit go to "rejects" */
+	char	   *rejects;		/* the rejects table */
+	char	   *staging_rejects;	/* its staging foreign table */
+	int64		rejected_rows;
+	bool		has_pk;
+	List	   *notes;
+	Oid			relid;			/* after creation */
+} MigTable;
+
+/* Something the report shows that is not a table. */
+typedef struct MigOther
+{
+	char	   *source;
+	char	   *target;
+	const char *status;
+	char	   *detail;
+} MigOther;
+
+typedef struct Migration
+{
+	MigOptions	opts;
+	char	   *server;			/* staging server */
+	SqliteConn *conn;
+	List	   *tables;			/* MigTable *, dependency order */
+	List	   *others;			/* MigOther * */
+	List	   *steps;			/* MigStep * */
+	List	   *used_names;		/* PostgreSQL relation names taken */
+	TimestampTz started;
+	int64		file_size;
+	bool		plan;			/* migrate_sqlite_plan: report, never stop */
+} Migration;
+
+/* Marks a note that says what was kept, not what changed. */
+#define NOTE_KEPT "\x01"
+
+extern void read_catalog(Migration *m);
+extern void assign_names(Migration *m);
+extern void profile_table(Migration *m, MigTable *t);
+extern void choose_types(Migration *m, MigTable *t);
+extern char *unique_name(Migration *m, const char *want, const char *suffix);
+extern char *pg_name_for(Migration *m, const char *sqlite_name);
+extern char *server_text(const char *utf8);
+extern int	find_column(MigTable *t, const char *sqlite_name);
+extern MigTable *find_table(Migration *m, const char *sqlite_name);
+extern void add_note(List **notes, const char *fmt,...) pg_attribute_printf(2, 3);
+
 #endif							/* SQLITE_FDW_MIG_H */
