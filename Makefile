@@ -13,6 +13,7 @@ OBJS = \
 	import.o \
 	migrate.o \
 	option.o \
+	plan.o \
 	profile.o \
 	sqlite_fdw_mig.o \
 	translate.o \

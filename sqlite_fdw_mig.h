@@ -17,6 +17,7 @@
 #include "lib/stringinfo.h"
 #include "nodes/execnodes.h"
 #include "nodes/pathnodes.h"
+#include "utils/jsonb.h"
 #include "utils/relcache.h"
 
 /*
@@ -197,12 +198,6 @@ extern const char *sqlite_rowid_alias(SqliteConn *conn, const char *table,
 extern double sqlite_estimate_rows(SqliteConn *conn, const char *table,
 								   const char *rowid);
 extern char *sqlite_shorten_name(const char *name);
-
-/* ---------------------------------------------------------------------
- * in migrate.c
- * ---------------------------------------------------------------------
- */
-extern bool sqlite_copy_progress;
 
 /* ---------------------------------------------------------------------
  * in translate.c
@@ -444,5 +439,56 @@ extern char *server_text(const char *utf8);
 extern int	find_column(MigTable *t, const char *sqlite_name);
 extern MigTable *find_table(Migration *m, const char *sqlite_name);
 extern void add_note(List **notes, const char *fmt,...) pg_attribute_printf(2, 3);
+
+/* ---------------------------------------------------------------------
+ * in plan.c
+ * ---------------------------------------------------------------------
+ */
+/* One statement of the plan. */
+typedef enum StepKind
+{
+	STEP_SQL,					/* run it */
+	STEP_COPY,					/* run it, compare the row count */
+	STEP_REJECTS,				/* run it, check copied + rejected = source */
+	STEP_FKEY,					/* count orphans, then add NOT VALID or not */
+	STEP_CHECK,					/* count violations, then add NOT VALID or not */
+	STEP_VIEW,					/* create a view; a refusal skips it */
+	STEP_INDEX,					/* create an index; a refusal is reported */
+	STEP_REPLACE,				/* drop what a rerun replaces */
+	STEP_GENERATED,				/* keep a column generated if values agree */
+	STEP_CREATE					/* create a table (built when run) */
+} StepKind;
+
+typedef struct MigStep
+{
+	StepKind	kind;
+	const char *phase;
+	MigTable   *table;
+	char	   *sql;
+	char	   *probe;			/* FKEY/CHECK: counts the violating rows */
+	char	   *what;			/* FKEY/CHECK: the constraint, for messages */
+	struct MigOther *other;		/* VIEW: its report row */
+	MigColumn  *column;			/* GENERATED: the column */
+} MigStep;
+
+extern void build_steps(Migration *m);
+extern void check_lock_capacity(Migration *m);
+extern void add_step(Migration *m, StepKind kind, const char *phase,
+					 MigTable *t, char *sql);
+extern char *create_table_sql(Migration *m, MigTable *t);
+extern char *insert_sql(Migration *m, MigTable *t);
+
+/* ---------------------------------------------------------------------
+ * in migrate.c
+ * ---------------------------------------------------------------------
+ */
+extern bool sqlite_copy_progress;
+extern Oid	sqlite_ext_nsp;
+extern char *qualified(Migration *m, const char *name);
+extern int	sqlite_spi_run(const char *sql, bool read_only, long count);
+extern int	sqlite_spi_run_args(const char *sql, int nargs, Oid *argtypes,
+								Datum *values, const char *nulls,
+								bool read_only, long count);
+extern int64 sqlite_spi_count(const char *sql);
 
 #endif							/* SQLITE_FDW_MIG_H */
