@@ -27,7 +27,7 @@ SHLIB_LINK = -lsqlite3
 PG_CPPFLAGS = -DUSE_ASSERT_CHECKING
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
 
-REGRESS = options import types datetime pushdown translate migrate migrate_names migrate_schema
+REGRESS = options import types datetime pushdown translate migrate migrate_names migrate_schema migrate_more
 
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl

@@ -703,8 +703,12 @@ assign_names(Migration *m)
 			initStringInfo(&want);
 			appendStringInfoString(&want, t->pg_name);
 			foreach(lc3, ix->cols)
+			{
 				if (lfirst_int(lc3) >= 0)
 					appendStringInfo(&want, "_%s", t->cols[lfirst_int(lc3)].pg_name);
+				else
+					appendStringInfoString(&want, "_expr");
+			}
 			ix->pg_name = unique_name(m, want.data, ix->unique ? "key" : "idx");
 		}
 	}

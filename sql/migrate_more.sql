@@ -1,0 +1,42 @@
+--
+-- COLLATE NOCASE keys, expression indexes, DEFERRABLE foreign keys and
+-- generated columns.
+--
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set more_db :abs_srcdir '/test/fixtures/mig_more.db'
+
+CREATE EXTENSION sqlite_fdw_mig;
+SET client_min_messages = warning;
+CREATE SCHEMA mm;
+SELECT source_table, target_table, source_rows, target_rows, status, detail
+  FROM migrate_sqlite(:'more_db', 'mm');
+
+-- NOCASE: PostgreSQL compares case-sensitively, but keys fold ASCII letters
+-- only, as SQLite does: 'Äpfel' and 'äpfel' are two keys, 'rust' is 'Rust'
+SELECT indexrelid::regclass AS index, pg_get_indexdef(indexrelid) AS definition
+  FROM pg_index WHERE indrelid IN ('mm.tags'::regclass, 'mm.users'::regclass)
+ ORDER BY 1::text;
+\set VERBOSITY terse
+INSERT INTO mm.tags VALUES ('rust', 'dup in SQLite too');
+INSERT INTO mm.tags VALUES ('ÄPFEL', 'folds to Äpfel: dup in SQLite too');
+INSERT INTO mm.tags VALUES ('ÄPFEL ', 'not a dup');
+INSERT INTO mm.users (login) VALUES ('ANN');
+INSERT INTO mm.users (email) VALUES ('bob@EXAMPLE.com');
+\set VERBOSITY default
+SELECT name FROM mm.tags ORDER BY name COLLATE "C";
+
+-- DEFERRABLE and INITIALLY DEFERRED kept
+SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
+ WHERE conrelid = 'mm.users'::regclass AND contype = 'f' ORDER BY conname;
+
+-- generated columns: kept where PostgreSQL computes SQLite's values
+SELECT attname, attgenerated, pg_get_expr(d.adbin, d.adrelid) AS expression
+  FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+ WHERE a.attrelid = 'mm.shapes'::regclass AND a.attnum > 0 ORDER BY a.attnum;
+SELECT * FROM mm.shapes ORDER BY id;
+INSERT INTO mm.shapes (id, w, h, label) VALUES (3, 4, 5, '4x5');
+SELECT * FROM mm.shapes WHERE id = 3;
+
+-- clean up
+DROP SCHEMA mm CASCADE;
+DROP EXTENSION sqlite_fdw_mig;
