@@ -844,8 +844,8 @@ run_steps(Migration *m)
 											   "%s created NOT VALID: " INT64_FORMAT " rows violate it",
 											   (unsigned long) bad, s->what, bad),
 								 errhint("SQLite did not enforce it. Fix the rows, then run ALTER TABLE ... VALIDATE CONSTRAINT.")));
-						add_note(&s->table->notes, "%s created NOT VALID: " INT64_FORMAT " rows violate it",
-								 s->what, bad);
+						add_note(&s->table->notes, "%s created NOT VALID: " INT64_FORMAT " %s it",
+								 s->what, bad, bad == 1 ? "row violates" : "rows violate");
 					}
 					rc = sqlite_spi_run(s->sql, false, 0);
 					if (rc < 0)
