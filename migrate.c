@@ -534,80 +534,120 @@ sqlite_spi_count(const char *sql)
 }
 
 /*
- * Add a translated CHECK constraint (NOT VALID when rows violate it), or
- * create a translated view.  One that PostgreSQL refuses (its types do not
- * match, say) is reported, never a failed migration: the attempt runs in a
- * subtransaction.
+ * Run fn(arg) in a subtransaction.  Returns NULL when it succeeded, or the
+ * error it raised, after rolling the subtransaction back (a step that
+ * PostgreSQL refuses is then reported instead of failing the migration).
+ * The caller's memory context and resource owner are kept; an open SPI
+ * connection survives.
  */
-static void
-run_guarded_step(Migration *m, MigStep *s)
+ErrorData *
+sqlite_try(void (*fn) (void *arg), void *arg)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
+	ErrorData  *volatile edata = NULL;
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcxt);
 	PG_TRY();
 	{
-		int64		bad = 0;
-		char	   *sql = s->sql;
-
-		if (s->kind == STEP_CHECK)
-		{
-			bad = sqlite_spi_count(s->probe);
-			if (bad > 0)
-				sql = psprintf("%s NOT VALID", s->sql);
-		}
-		if (sqlite_spi_run(sql, false, 0) < 0)
-			elog(ERROR, "SPI_execute failed: %s", sql);
-		if (s->kind == STEP_VIEW && s->probe && sqlite_spi_run(s->probe, false, 0) < 0)
-			elog(ERROR, "SPI_execute failed: %s", s->probe);
+		fn(arg);
 		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-		s->sql = sql;
-		if (bad > 0)
-		{
-			ereport(WARNING,
-					(errmsg_plural("%s created NOT VALID: " INT64_FORMAT " row violates it",
-								   "%s created NOT VALID: " INT64_FORMAT " rows violate it",
-								   (unsigned long) bad, s->what, bad),
-					 errhint("SQLite did not enforce it. Fix the rows, then run ALTER TABLE ... VALIDATE CONSTRAINT.")));
-			add_note(&s->table->notes, "%s created NOT VALID: " INT64_FORMAT " %s it",
-					 s->what, bad, bad == 1 ? "row violates" : "rows violate");
-		}
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
-
 		MemoryContextSwitchTo(oldcxt);
 		edata = CopyErrorData();
 		FlushErrorState();
 		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-		/* the SPI connection survives the rolled-back subtransaction */
-		if (s->kind == STEP_REPLACE)
-			ereport(ERROR,
-					(errcode(edata->sqlerrcode),
-					 errmsg("cannot replace the tables of an earlier migration: %s",
-							edata->message),
-					 edata->detail ? errdetail("%s", edata->detail) : 0,
-					 errhint("Drop or change the objects that depend on them (migrate_sqlite never drops with CASCADE), then run the migration again. Nothing was written.")));
-		if (s->kind == STEP_VIEW)
-		{
-			s->other->status = "view skipped";
-			s->other->detail = psprintf("PostgreSQL refused the translated view: %s",
-										edata->message);
-			s->other->target = NULL;
-		}
-		else
-			add_note(&s->table->notes, "%s not migrated: PostgreSQL refused it: %s",
-					 s->what, edata->message);
-		FreeErrorData(edata);
 	}
 	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+	CurrentResourceOwner = oldowner;
+	return edata;
+}
+
+/* What a guarded step found, for run_guarded_step. */
+typedef struct GuardedRun
+{
+	MigStep    *step;
+	int64		bad;			/* CHECK: rows that violate it */
+	char	   *sql;			/* the statement run */
+	int64		count;			/* GENERATED: rows whose values differ */
+} GuardedRun;
+
+static void
+guarded_body(void *arg)
+{
+	GuardedRun *g = (GuardedRun *) arg;
+	MigStep    *s = g->step;
+
+	g->sql = s->sql;
+	if (s->kind == STEP_CHECK)
+	{
+		g->bad = sqlite_spi_count(s->probe);
+		if (g->bad > 0)
+			g->sql = psprintf("%s NOT VALID", s->sql);
+	}
+	if (sqlite_spi_run(g->sql, false, 0) < 0)
+		elog(ERROR, "SPI_execute failed: %s", g->sql);
+	if (s->kind == STEP_VIEW && s->probe && sqlite_spi_run(s->probe, false, 0) < 0)
+		elog(ERROR, "SPI_execute failed: %s", s->probe);
+}
+
+/*
+ * Add a translated CHECK constraint (NOT VALID when rows violate it),
+ * create a translated view or expression index, or drop what a rerun
+ * replaces.  A step that PostgreSQL refuses is reported, never a failed
+ * migration, except the replacement, whose failure is explained.
+ */
+static void
+run_guarded_step(Migration *m, MigStep *s)
+{
+	GuardedRun	g = {s, 0, NULL, 0};
+	ErrorData  *edata = sqlite_try(guarded_body, &g);
+
+	if (edata == NULL)
+	{
+		s->sql = g.sql;
+		if (g.bad > 0)
+		{
+			ereport(WARNING,
+					(errmsg_plural("%s created NOT VALID: " INT64_FORMAT " row violates it",
+								   "%s created NOT VALID: " INT64_FORMAT " rows violate it",
+								   (unsigned long) g.bad, s->what, g.bad),
+					 errhint("SQLite did not enforce it. Fix the rows, then run ALTER TABLE ... VALIDATE CONSTRAINT.")));
+			add_note(&s->table->notes, "%s created NOT VALID: " INT64_FORMAT " %s it",
+					 s->what, g.bad, g.bad == 1 ? "row violates" : "rows violate");
+		}
+		return;
+	}
+	if (s->kind == STEP_REPLACE)
+		ereport(ERROR,
+				(errcode(edata->sqlerrcode),
+				 errmsg("cannot replace the tables of an earlier migration: %s",
+						edata->message),
+				 edata->detail ? errdetail("%s", edata->detail) : 0,
+				 errhint("Drop or change the objects that depend on them (migrate_sqlite never drops with CASCADE), then run the migration again. Nothing was written.")));
+	if (s->kind == STEP_VIEW)
+	{
+		s->other->status = "view skipped";
+		s->other->detail = psprintf("PostgreSQL refused the translated view: %s",
+									edata->message);
+		s->other->target = NULL;
+	}
+	else
+		add_note(&s->table->notes, "%s not migrated: PostgreSQL refused it: %s",
+				 s->what, edata->message);
+	FreeErrorData(edata);
+}
+
+static void
+generated_body(void *arg)
+{
+	GuardedRun *g = (GuardedRun *) arg;
+
+	g->count = sqlite_spi_count(g->step->sql);
 }
 
 /*
@@ -619,49 +659,35 @@ run_guarded_step(Migration *m, MigStep *s)
 static void
 run_generated_step(Migration *m, MigStep *s)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
+	GuardedRun	g = {s, 0, NULL, 0};
 	MigColumn  *c = s->column;
-	volatile int64 differ = -1;
-	char	   *volatile failure = NULL;
+	ErrorData  *edata = sqlite_try(generated_body, &g);
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcxt);
-	PG_TRY();
-	{
-		differ = sqlite_spi_count(s->sql);
-		ReleaseCurrentSubTransaction();
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		failure = pstrdup(edata->message);
-		FreeErrorData(edata);
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(oldcxt);
-	CurrentResourceOwner = oldowner;
-
-	if (failure)
+	if (edata)
 	{
 		c->gen_ok = false;
 		add_note(&c->notes, "generated column migrated as a plain column holding SQLite's values: computing it failed: %s",
-				 failure);
+				 edata->message);
+		FreeErrorData(edata);
 	}
-	else if (differ > 0)
+	else if (g.count > 0)
 	{
 		c->gen_ok = false;
 		add_note(&c->notes, "generated column migrated as a plain column holding SQLite's values: PostgreSQL computes other values in " INT64_FORMAT " %s",
-				 differ, differ == 1 ? "row" : "rows");
+				 g.count, g.count == 1 ? "row" : "rows");
 	}
 	else
 		add_note(&c->notes, "%sgenerated column: PostgreSQL computes it (STORED%s), the same values as SQLite's", NOTE_KEPT,
 				 c->hidden == 2 ? "; VIRTUAL in SQLite" : "");
+}
+
+static void
+create_body(void *arg)
+{
+	MigStep    *s = (MigStep *) arg;
+
+	if (sqlite_spi_run(s->sql, false, 0) < 0)
+		elog(ERROR, "SPI_execute failed: %s", s->sql);
 }
 
 /*
@@ -672,10 +698,9 @@ run_generated_step(Migration *m, MigStep *s)
 static void
 run_create_step(Migration *m, MigStep *s)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
 	MigTable   *t = s->table;
 	bool		any_generated = false;
+	ErrorData  *edata;
 	int			i;
 
 	for (i = 0; i < t->ncols; i++)
@@ -683,45 +708,23 @@ run_create_step(Migration *m, MigStep *s)
 	s->sql = create_table_sql(m, t);
 	if (!any_generated)
 	{
-		if (sqlite_spi_run(s->sql, false, 0) < 0)
-			elog(ERROR, "SPI_execute failed: %s", s->sql);
+		create_body(s);
 		return;
 	}
-
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcxt);
-	PG_TRY();
+	edata = sqlite_try(create_body, s);
+	if (edata == NULL)
+		return;
+	for (i = 0; i < t->ncols; i++)
 	{
-		if (sqlite_spi_run(s->sql, false, 0) < 0)
-			elog(ERROR, "SPI_execute failed: %s", s->sql);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
+		if (!t->cols[i].gen_ok)
+			continue;
+		t->cols[i].gen_ok = false;
+		add_note(&t->cols[i].notes, "generated column migrated as a plain column holding SQLite's values: PostgreSQL refused the expression: %s",
+				 edata->message);
 	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-		for (i = 0; i < t->ncols; i++)
-		{
-			if (!t->cols[i].gen_ok)
-				continue;
-			t->cols[i].gen_ok = false;
-			add_note(&t->cols[i].notes, "generated column migrated as a plain column holding SQLite's values: PostgreSQL refused the expression: %s",
-					 edata->message);
-		}
-		FreeErrorData(edata);
-		s->sql = create_table_sql(m, t);
-		if (sqlite_spi_run(s->sql, false, 0) < 0)
-			elog(ERROR, "SPI_execute failed: %s", s->sql);
-	}
-	PG_END_TRY();
+	FreeErrorData(edata);
+	s->sql = create_table_sql(m, t);
+	create_body(s);
 }
 
 /* Run every step; check each copy's count against SQLite's. */

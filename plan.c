@@ -86,6 +86,31 @@ column_list(MigTable *t, List *cols, List *desc)
 	return buf.data;
 }
 
+/* The arguments and result of default_body. */
+typedef struct DefaultCheck
+{
+	const char *expr;
+	Oid			typid;
+	int32		typmod;
+	bool		ok;
+} DefaultCheck;
+
+static void
+default_body(void *arg)
+{
+	DefaultCheck *dc = (DefaultCheck *) arg;
+	List	   *raw = raw_parser(psprintf("SELECT %s", dc->expr), RAW_PARSE_DEFAULT);
+	SelectStmt *sel = (SelectStmt *) ((RawStmt *) linitial(raw))->stmt;
+	ResTarget  *rt = linitial_node(ResTarget, sel->targetList);
+	ParseState *pstate = make_parsestate(NULL);
+	Node	   *e = transformExpr(pstate, rt->val, EXPR_KIND_COLUMN_DEFAULT);
+
+	dc->ok = coerce_to_target_type(pstate, e, exprType(e), dc->typid, dc->typmod,
+								   COERCION_ASSIGNMENT, COERCE_IMPLICIT_CAST,
+								   -1) != NULL;
+	free_parsestate(pstate);
+}
+
 /*
  * Would PostgreSQL accept translated expression "expr" as the DEFAULT of a
  * column of type typid/typmod?  Parse analysis only, in a subtransaction
@@ -95,37 +120,15 @@ column_list(MigTable *t, List *cols, List *desc)
 static bool
 default_fits(const char *expr, Oid typid, int32 typmod)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	volatile bool ok = false;
+	DefaultCheck dc = {expr, typid, typmod, false};
+	ErrorData  *edata = sqlite_try(default_body, &dc);
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcxt);
-	PG_TRY();
+	if (edata)
 	{
-		List	   *raw = raw_parser(psprintf("SELECT %s", expr), RAW_PARSE_DEFAULT);
-		SelectStmt *sel = (SelectStmt *) ((RawStmt *) linitial(raw))->stmt;
-		ResTarget  *rt = linitial_node(ResTarget, sel->targetList);
-		ParseState *pstate = make_parsestate(NULL);
-		Node	   *e = transformExpr(pstate, rt->val, EXPR_KIND_COLUMN_DEFAULT);
-
-		ok = coerce_to_target_type(pstate, e, exprType(e), typid, typmod,
-								   COERCION_ASSIGNMENT, COERCE_IMPLICIT_CAST,
-								   -1) != NULL;
-		free_parsestate(pstate);
-		ReleaseCurrentSubTransaction();
+		FreeErrorData(edata);
+		return false;
 	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(oldcxt);
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		ok = false;
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(oldcxt);
-	CurrentResourceOwner = oldowner;
-	return ok;
+	return dc.ok;
 }
 
 /* The datetime_unit option value for the migration's datetime_numbers. */

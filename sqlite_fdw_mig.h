@@ -490,5 +490,6 @@ extern int	sqlite_spi_run_args(const char *sql, int nargs, Oid *argtypes,
 								Datum *values, const char *nulls,
 								bool read_only, long count);
 extern int64 sqlite_spi_count(const char *sql);
+extern ErrorData *sqlite_try(void (*fn) (void *arg), void *arg);
 
 #endif							/* SQLITE_FDW_MIG_H */
