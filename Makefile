@@ -39,6 +39,9 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# Every object depends on the shared header.
+$(OBJS): sqlite_fdw_mig.h
+
 # Prints the regression test list (used by test/run_tests.sh).
 print-regress:
 	@echo $(REGRESS)

@@ -50,7 +50,7 @@ col_text(sqlite3_stmt *stmt, int col)
  * triggers and virtual tables of the file, honouring the "tables" option.
  */
 void
-read_catalog(Migration *m)
+mig_read_catalog(Migration *m)
 {
 	SqliteStmt *st;
 	List	   *virtuals = NIL;
@@ -158,7 +158,7 @@ read_catalog(Migration *m)
 		while (sqlite_step(st) == SQLITE_ROW)
 		{
 			char	   *name = col_text(st->stmt, 0);
-			MigTable   *t = name ? find_table(m, name) : NULL;
+			MigTable   *t = name ? mig_find_table(m, name) : NULL;
 
 			if (t && sqlite3_column_type(st->stmt, 1) == SQLITE_INTEGER)
 				t->seq = sqlite3_column_int64(st->stmt, 1);
@@ -173,7 +173,7 @@ read_catalog(Migration *m)
 	{
 		char	   *tbl = col_text(st->stmt, 1);
 
-		if (tbl && (m->opts.tables == NIL || find_table(m, tbl)))
+		if (tbl && (m->opts.tables == NIL || mig_find_table(m, tbl)))
 		{
 			MigOther   *o = palloc0(sizeof(MigOther));
 
@@ -211,7 +211,7 @@ sort_tables(Migration *m)
 
 			foreach(lc2, t->fkeys)
 			{
-				MigTable   *parent = find_table(m, ((MigFKey *) lfirst(lc2))->parent);
+				MigTable   *parent = mig_find_table(m, ((MigFKey *) lfirst(lc2))->parent);
 
 				if (parent && parent != t && list_member_ptr(left, parent))
 					ready = false;
@@ -486,7 +486,7 @@ read_indexes(Migration *m, MigTable *t)
 			}
 			else
 			{
-				ix->cols = lappend_int(ix->cols, find_column(t, name));
+				ix->cols = lappend_int(ix->cols, mig_find_column(t, name));
 				ix->exprs = lappend(ix->exprs, NULL);
 			}
 			ix->desc = lappend_int(ix->desc, sqlite3_column_int(st->stmt, 2));
@@ -538,7 +538,7 @@ read_fkeys(Migration *m, MigTable *t)
 }
 
 int
-find_column(MigTable *t, const char *sqlite_name)
+mig_find_column(MigTable *t, const char *sqlite_name)
 {
 	int			i;
 
@@ -549,7 +549,7 @@ find_column(MigTable *t, const char *sqlite_name)
 }
 
 MigTable *
-find_table(Migration *m, const char *sqlite_name)
+mig_find_table(Migration *m, const char *sqlite_name)
 {
 	ListCell   *lc;
 
@@ -565,7 +565,7 @@ find_table(Migration *m, const char *sqlite_name)
 
 /* A string read from SQLite (UTF-8) in the database encoding, for SQL. */
 char *
-server_text(const char *utf8)
+mig_server_text(const char *utf8)
 {
 	return pg_any_to_server(utf8, strlen(utf8), PG_UTF8);
 }
@@ -576,7 +576,7 @@ server_text(const char *utf8)
  * ERROR for a name that is not UTF-8.
  */
 char *
-pg_name_for(Migration *m, const char *sqlite_name)
+mig_pg_name(Migration *m, const char *sqlite_name)
 {
 	int			len = strlen(sqlite_name);
 	char	   *name;
@@ -606,7 +606,7 @@ pg_name_for(Migration *m, const char *sqlite_name)
  * a numeric suffix if needed.
  */
 char *
-unique_name(Migration *m, const char *want, const char *suffix)
+mig_unique_name(Migration *m, const char *want, const char *suffix)
 {
 	char	   *name = suffix ? psprintf("%s_%s", want, suffix) : pstrdup(want);
 	int			n = 1;
@@ -644,26 +644,26 @@ is_reserved_column(const char *name)
 
 /* Give every table, column and index its PostgreSQL name; note renames. */
 void
-assign_names(Migration *m)
+mig_assign_names(Migration *m)
 {
 	ListCell   *lc;
 
 	foreach(lc, m->tables)
 	{
 		MigTable   *t = lfirst(lc);
-		char	   *want = pg_name_for(m, t->sqlite_name);
+		char	   *want = mig_pg_name(m, t->sqlite_name);
 		int			i;
 
-		t->pg_name = unique_name(m, want, NULL);
+		t->pg_name = mig_unique_name(m, want, NULL);
 		if (strcmp(t->pg_name, t->sqlite_name) != 0 &&
 			!(strcmp(t->pg_name, want) == 0 && !m->opts.preserve_case &&
 			  pg_strcasecmp(want, t->sqlite_name) == 0))
-			add_note(&t->notes, "table renamed from \"%s\"", t->sqlite_name);
+			mig_note(&t->notes, "table renamed from \"%s\"", t->sqlite_name);
 
 		for (i = 0; i < t->ncols; i++)
 		{
 			MigColumn  *c = &t->cols[i];
-			char	   *name = pg_name_for(m, c->sqlite_name);
+			char	   *name = mig_pg_name(m, c->sqlite_name);
 			int			j;
 			int			n = 1;
 			char	   *base = name;
@@ -685,7 +685,7 @@ assign_names(Migration *m)
 			c->pg_name = name;
 			if (strcmp(name, c->sqlite_name) != 0 &&
 				!(pg_strcasecmp(name, c->sqlite_name) == 0 && !m->opts.preserve_case))
-				add_note(&c->notes, "renamed from \"%s\"", c->sqlite_name);
+				mig_note(&c->notes, "renamed from \"%s\"", c->sqlite_name);
 		}
 	}
 	foreach(lc, m->tables)
@@ -709,7 +709,7 @@ assign_names(Migration *m)
 				else
 					appendStringInfoString(&want, "_expr");
 			}
-			ix->pg_name = unique_name(m, want.data, ix->unique ? "key" : "idx");
+			ix->pg_name = mig_unique_name(m, want.data, ix->unique ? "key" : "idx");
 		}
 	}
 }
@@ -764,7 +764,7 @@ set_type(MigColumn *c, const char *type_name)
  * checked against: both read the migration's one snapshot.
  */
 void
-profile_table(Migration *m, MigTable *t)
+mig_profile_table(Migration *m, MigTable *t)
 {
 	StringInfoData sql;
 	SqliteStmt *st;
@@ -794,7 +794,7 @@ profile_table(Migration *m, MigTable *t)
 		if (override)
 		{
 			c->intended = override;
-			add_note(&c->notes, "type %s from type_overrides", override);
+			mig_note(&c->notes, "type %s from type_overrides", override);
 		}
 		else if (c->rowid_alias)
 			c->intended = pstrdup("bigint");
@@ -837,7 +837,7 @@ profile_table(Migration *m, MigTable *t)
  * with on_mismatch => 'widen', the narrowest type that holds every value.
  */
 void
-choose_types(Migration *m, MigTable *t)
+mig_choose_types(Migration *m, MigTable *t)
 {
 	int			i;
 
@@ -866,7 +866,7 @@ choose_types(Migration *m, MigTable *t)
 			if (m->opts.on_mismatch == MISMATCH_ERROR && m->plan)
 			{
 				/* the plan reports what migrate_sqlite would stop on */
-				add_note(&t->notes, "column \"%s\": " INT64_FORMAT " %s not fit %s, for example %s; migrate_sqlite would stop here: use %s",
+				mig_note(&t->notes, "column \"%s\": " INT64_FORMAT " %s not fit %s, for example %s; migrate_sqlite would stop here: use %s",
 						 c->sqlite_name, p->n_mismatch,
 						 p->n_mismatch == 1 ? "value does" : "values do",
 						 c->intended, p->example,
@@ -904,7 +904,7 @@ choose_types(Migration *m, MigTable *t)
 			}
 			/* quarantine: keep the type; the rows go to the rejects table */
 			t->quarantine = true;
-			add_note(&c->notes, INT64_FORMAT " %s not fit %s, for example %s; %s moved to the rejects table",
+			mig_note(&c->notes, INT64_FORMAT " %s not fit %s, for example %s; %s moved to the rejects table",
 					 p->n_mismatch, p->n_mismatch == 1 ? "value does" : "values do",
 					 c->intended, p->example, p->n_mismatch == 1 ? "its row is" : "their rows are");
 		}
@@ -924,7 +924,7 @@ choose_types(Migration *m, MigTable *t)
 					const char *wider = (p->n_real == 0 && p->int_min >= PG_INT32_MIN &&
 										 p->int_max <= PG_INT32_MAX) ? "integer" : "bigint";
 
-					add_note(&c->notes, "widened from %s to %s: values from " INT64_FORMAT " to " INT64_FORMAT,
+					mig_note(&c->notes, "widened from %s to %s: values from " INT64_FORMAT " to " INT64_FORMAT,
 							 c->type_name, wider, p->int_min, p->int_max);
 					set_type(c, wider);
 				}
@@ -938,7 +938,7 @@ choose_types(Migration *m, MigTable *t)
 					if (p->nonfinite || p->max_scale > scale ||
 						p->max_int_digits > prec - scale)
 					{
-						add_note(&c->notes, "widened from %s to numeric: values need %d digits before and %d after the point%s",
+						mig_note(&c->notes, "widened from %s to numeric: values need %d digits before and %d after the point%s",
 								 c->type_name, p->max_int_digits, p->max_scale,
 								 p->nonfinite ? ", or are infinite" : "");
 						set_type(c, "numeric");
@@ -948,7 +948,7 @@ choose_types(Migration *m, MigTable *t)
 			case CONV_TEXT:
 				if (c->conv.maxchars >= 0 && p->max_chars > c->conv.maxchars)
 				{
-					add_note(&c->notes, "widened from %s to text: values up to " INT64_FORMAT " characters",
+					mig_note(&c->notes, "widened from %s to text: values up to " INT64_FORMAT " characters",
 							 c->type_name, p->max_chars);
 					set_type(c, "text");
 				}
@@ -959,14 +959,14 @@ choose_types(Migration *m, MigTable *t)
 					const char *wider = p->dt_offset ? "timestamp with time zone" :
 						"timestamp without time zone";
 
-					add_note(&c->notes, "widened from date to %s: values have a time of day", wider);
+					mig_note(&c->notes, "widened from date to %s: values have a time of day", wider);
 					set_type(c, wider);
 				}
 				break;
 			case CONV_TIMESTAMP:
 				if (p->dt_offset)
 				{
-					add_note(&c->notes, "widened from timestamp to timestamp with time zone: values have UTC offsets (naive values read as UTC)");
+					mig_note(&c->notes, "widened from timestamp to timestamp with time zone: values have UTC offsets (naive values read as UTC)");
 					set_type(c, "timestamp with time zone");
 				}
 				break;
@@ -975,11 +975,11 @@ choose_types(Migration *m, MigTable *t)
 				{
 					if (!p->json_lossy)
 					{
-						add_note(&c->notes, "%sjson stored as jsonb: every value is JSON that jsonb keeps", NOTE_KEPT);
+						mig_note(&c->notes, "%sjson stored as jsonb: every value is JSON that jsonb keeps", NOTE_KEPT);
 						set_type(c, "jsonb");
 					}
 					else
-						add_note(&c->notes, "kept as json: some values have duplicate keys or \\u0000, which jsonb would change");
+						mig_note(&c->notes, "kept as json: some values have duplicate keys or \\u0000, which jsonb would change");
 				}
 				break;
 			default:
@@ -989,7 +989,7 @@ choose_types(Migration *m, MigTable *t)
 			(p->n_int > 0 || p->n_real > 0) &&
 			(c->conv.kind == CONV_DATE || c->conv.kind == CONV_TIMESTAMP ||
 			 c->conv.kind == CONV_TIMESTAMPTZ))
-			add_note(&c->notes, "numbers read as %s",
+			mig_note(&c->notes, "numbers read as %s",
 					 m->opts.datetime_numbers == SQLITE_DT_UNIXEPOCH ? "Unix seconds" :
 					 m->opts.datetime_numbers == SQLITE_DT_UNIXEPOCH_MS ? "Unix milliseconds" :
 					 "Julian days");
@@ -1044,11 +1044,11 @@ infer_type(Migration *m, MigTable *t, MigColumn *c, bool reporting)
 						   p->n_int, p->n_real, p->n_blob, p->n_text_bad),
 				 errhint("Nothing was written. Fix the values in SQLite, or migrate the other tables with \"tables\".")));
 	if (reporting)
-		add_note(&c->notes, "widened from %s to %s: " INT64_FORMAT " %s not fit %s, for example %s",
+		mig_note(&c->notes, "widened from %s to %s: " INT64_FORMAT " %s not fit %s, for example %s",
 				 c->intended, type, p->n_mismatch,
 				 p->n_mismatch == 1 ? "value does" : "values do", c->intended, p->example);
 	else if (c->intended == NULL && (c->decltype == NULL || c->decltype[0] == '\0'))
-		add_note(&c->notes, "no declared type: %s chosen from the values", type);
+		mig_note(&c->notes, "no declared type: %s chosen from the values", type);
 	set_type(c, type);
 	/* the copy converts with the chosen type's rules */
 	sqlite_conv_init(&c->conv, c->type_oid, c->typmod, m->opts.datetime_numbers,
@@ -1056,7 +1056,7 @@ infer_type(Migration *m, MigTable *t, MigColumn *c, bool reporting)
 }
 
 void
-add_note(List **notes, const char *fmt,...)
+mig_note(List **notes, const char *fmt,...)
 {
 	StringInfoData buf;
 

@@ -110,19 +110,19 @@ migrate_sqlite(PG_FUNCTION_ARGS)
 
 	pgstat_report_activity(STATE_RUNNING, "migrate_sqlite: analysing");
 	create_staging_server(&m);
-	read_catalog(&m);
-	assign_names(&m);
+	mig_read_catalog(&m);
+	mig_assign_names(&m);
 	{
 		ListCell   *lc;
 
 		foreach(lc, m.tables)
 		{
-			profile_table(&m, lfirst(lc));
-			choose_types(&m, lfirst(lc));
+			mig_profile_table(&m, lfirst(lc));
+			mig_choose_types(&m, lfirst(lc));
 		}
 	}
-	check_lock_capacity(&m);
-	build_steps(&m);
+	mig_check_locks(&m);
+	mig_build_steps(&m);
 	run_steps(&m);
 	record_history(&m, get_func_namespace(fcinfo->flinfo->fn_oid));
 
@@ -170,15 +170,15 @@ migrate_sqlite_plan(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(oldcxt);
 
 		create_staging_server(&m);
-		read_catalog(&m);
-		assign_names(&m);
+		mig_read_catalog(&m);
+		mig_assign_names(&m);
 		foreach(lc, m.tables)
 		{
-			profile_table(&m, lfirst(lc));
-			choose_types(&m, lfirst(lc));
+			mig_profile_table(&m, lfirst(lc));
+			mig_choose_types(&m, lfirst(lc));
 		}
-		check_lock_capacity(&m);
-		build_steps(&m);
+		mig_check_locks(&m);
+		mig_build_steps(&m);
 
 		SPI_finish();
 		AtEOXact_GUC(true, nestlevel);
@@ -225,7 +225,7 @@ emit_plan(Migration *mp, FunctionCallInfo fcinfo)
 		values[0] = Int32GetDatum(++n);
 		values[1] = CStringGetTextDatum(s->phase);
 		if (s->table)
-			values[2] = CStringGetTextDatum(qualified(mp, s->table->pg_name));
+			values[2] = CStringGetTextDatum(mig_qualified(mp, s->table->pg_name));
 		else
 			nulls[2] = true;
 		values[3] = CStringGetTextDatum(s->sql);
@@ -249,7 +249,7 @@ emit_plan(Migration *mp, FunctionCallInfo fcinfo)
 			continue;
 		values[0] = Int32GetDatum(++n);
 		values[1] = CStringGetTextDatum("finding");
-		values[2] = CStringGetTextDatum(qualified(mp, t->pg_name));
+		values[2] = CStringGetTextDatum(mig_qualified(mp, t->pg_name));
 		values[4] = CStringGetTextDatum(notes);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
@@ -510,7 +510,7 @@ create_staging_server(Migration *m)
  */
 
 char *
-qualified(Migration *m, const char *name)
+mig_qualified(Migration *m, const char *name)
 {
 	return quote_qualified_identifier(m->opts.target_schema, name);
 }
@@ -617,7 +617,7 @@ run_guarded_step(Migration *m, MigStep *s)
 								   "%s created NOT VALID: " INT64_FORMAT " rows violate it",
 								   (unsigned long) g.bad, s->what, g.bad),
 					 errhint("SQLite did not enforce it. Fix the rows, then run ALTER TABLE ... VALIDATE CONSTRAINT.")));
-			add_note(&s->table->notes, "%s created NOT VALID: " INT64_FORMAT " %s it",
+			mig_note(&s->table->notes, "%s created NOT VALID: " INT64_FORMAT " %s it",
 					 s->what, g.bad, g.bad == 1 ? "row violates" : "rows violate");
 		}
 		return;
@@ -637,7 +637,7 @@ run_guarded_step(Migration *m, MigStep *s)
 		s->other->target = NULL;
 	}
 	else
-		add_note(&s->table->notes, "%s not migrated: PostgreSQL refused it: %s",
+		mig_note(&s->table->notes, "%s not migrated: PostgreSQL refused it: %s",
 				 s->what, edata->message);
 	FreeErrorData(edata);
 }
@@ -666,18 +666,18 @@ run_generated_step(Migration *m, MigStep *s)
 	if (edata)
 	{
 		c->gen_ok = false;
-		add_note(&c->notes, "generated column migrated as a plain column holding SQLite's values: computing it failed: %s",
+		mig_note(&c->notes, "generated column migrated as a plain column holding SQLite's values: computing it failed: %s",
 				 edata->message);
 		FreeErrorData(edata);
 	}
 	else if (g.count > 0)
 	{
 		c->gen_ok = false;
-		add_note(&c->notes, "generated column migrated as a plain column holding SQLite's values: PostgreSQL computes other values in " INT64_FORMAT " %s",
+		mig_note(&c->notes, "generated column migrated as a plain column holding SQLite's values: PostgreSQL computes other values in " INT64_FORMAT " %s",
 				 g.count, g.count == 1 ? "row" : "rows");
 	}
 	else
-		add_note(&c->notes, "%sgenerated column: PostgreSQL computes it (STORED%s), the same values as SQLite's", NOTE_KEPT,
+		mig_note(&c->notes, "%sgenerated column: PostgreSQL computes it (STORED%s), the same values as SQLite's", NOTE_KEPT,
 				 c->hidden == 2 ? "; VIRTUAL in SQLite" : "");
 }
 
@@ -705,7 +705,7 @@ run_create_step(Migration *m, MigStep *s)
 
 	for (i = 0; i < t->ncols; i++)
 		any_generated |= t->cols[i].gen_ok;
-	s->sql = create_table_sql(m, t);
+	s->sql = mig_create_table_sql(m, t);
 	if (!any_generated)
 	{
 		create_body(s);
@@ -719,11 +719,11 @@ run_create_step(Migration *m, MigStep *s)
 		if (!t->cols[i].gen_ok)
 			continue;
 		t->cols[i].gen_ok = false;
-		add_note(&t->cols[i].notes, "generated column migrated as a plain column holding SQLite's values: PostgreSQL refused the expression: %s",
+		mig_note(&t->cols[i].notes, "generated column migrated as a plain column holding SQLite's values: PostgreSQL refused the expression: %s",
 				 edata->message);
 	}
 	FreeErrorData(edata);
-	s->sql = create_table_sql(m, t);
+	s->sql = mig_create_table_sql(m, t);
 	create_body(s);
 }
 
@@ -742,7 +742,7 @@ run_steps(Migration *m)
 		pgstat_report_activity(STATE_RUNNING,
 							   psprintf("migrate_sqlite: %s%s%s", s->phase,
 										s->table ? " " : "",
-										s->table ? qualified(m, s->table->pg_name) : ""));
+										s->table ? mig_qualified(m, s->table->pg_name) : ""));
 		switch (s->kind)
 		{
 			case STEP_SQL:
@@ -759,7 +759,7 @@ run_steps(Migration *m)
 					Oid			relid = get_relname_relid(s->table->pg_name, m->opts.target_nsp);
 
 					/* the generated columns kept are computed, not copied */
-					s->sql = insert_sql(m, s->table);
+					s->sql = mig_insert_sql(m, s->table);
 
 					pgstat_progress_start_command(PROGRESS_COMMAND_COPY, relid);
 					pgstat_progress_update_param(PROGRESS_COPY_COMMAND, PROGRESS_COPY_COMMAND_FROM);
@@ -786,7 +786,7 @@ run_steps(Migration *m)
 						ereport(ERROR,
 								(errcode(ERRCODE_DATA_EXCEPTION),
 								 errmsg("copied " INT64_FORMAT " rows into %s, but SQLite table \"%s\" has " INT64_FORMAT,
-										s->table->target_rows, qualified(m, s->table->pg_name),
+										s->table->target_rows, mig_qualified(m, s->table->pg_name),
 										s->table->sqlite_name, s->table->source_rows),
 								 errdetail("Both counts come from the same SQLite snapshot. Nothing was kept.")));
 					TimestampDifference(start, GetCurrentTimestamp(), &secs, &usecs);
@@ -795,7 +795,7 @@ run_steps(Migration *m)
 							(errmsg_plural("copied " INT64_FORMAT " row into %s in %.2f s (%.0f rows/s)",
 										   "copied " INT64_FORMAT " rows into %s in %.2f s (%.0f rows/s)",
 										   (unsigned long) s->table->target_rows,
-									s->table->target_rows, qualified(m, s->table->pg_name),
+									s->table->target_rows, mig_qualified(m, s->table->pg_name),
 									elapsed, elapsed > 0 ? s->table->target_rows / elapsed : 0.0)));
 					break;
 				}
@@ -808,20 +808,20 @@ run_steps(Migration *m)
 					ereport(ERROR,
 							(errcode(ERRCODE_DATA_EXCEPTION),
 							 errmsg("copied " INT64_FORMAT " rows into %s and " INT64_FORMAT " into %s, but SQLite table \"%s\" has " INT64_FORMAT,
-									s->table->target_rows, qualified(m, s->table->pg_name),
-									s->table->rejected_rows, qualified(m, s->table->rejects),
+									s->table->target_rows, mig_qualified(m, s->table->pg_name),
+									s->table->rejected_rows, mig_qualified(m, s->table->rejects),
 									s->table->sqlite_name, s->table->source_rows),
 							 errdetail("All counts come from the same SQLite snapshot. Nothing was kept.")));
-				add_note(&s->table->notes, INT64_FORMAT " %s moved, whole and unchanged, to %s",
+				mig_note(&s->table->notes, INT64_FORMAT " %s moved, whole and unchanged, to %s",
 						 s->table->rejected_rows,
 						 s->table->rejected_rows == 1 ? "row" : "rows",
-						 qualified(m, s->table->rejects));
+						 mig_qualified(m, s->table->rejects));
 				ereport(NOTICE,
 						(errmsg_plural("moved " INT64_FORMAT " row of SQLite table \"%s\" to %s",
 									   "moved " INT64_FORMAT " rows of SQLite table \"%s\" to %s",
 									   (unsigned long) s->table->rejected_rows,
 								s->table->rejected_rows, s->table->sqlite_name,
-								qualified(m, s->table->rejects))));
+								mig_qualified(m, s->table->rejects))));
 				break;
 			case STEP_CHECK:
 			case STEP_VIEW:
@@ -847,7 +847,7 @@ run_steps(Migration *m)
 											   "%s created NOT VALID: " INT64_FORMAT " rows violate it",
 											   (unsigned long) bad, s->what, bad),
 								 errhint("SQLite did not enforce it. Fix the rows, then run ALTER TABLE ... VALIDATE CONSTRAINT.")));
-						add_note(&s->table->notes, "%s created NOT VALID: " INT64_FORMAT " %s it",
+						mig_note(&s->table->notes, "%s created NOT VALID: " INT64_FORMAT " %s it",
 								 s->what, bad, bad == 1 ? "row violates" : "rows violate");
 					}
 					rc = sqlite_spi_run(s->sql, false, 0);
@@ -888,7 +888,7 @@ record_history(Migration *m, Oid func_nsp)
 		appendStringInfo(&report, "%s{\"source_table\": ", foreach_current_index(lc) ? ", " : "");
 		escape_json(&report, t->sqlite_name);
 		appendStringInfo(&report, ", \"target_table\": ");
-		escape_json(&report, qualified(m, t->pg_name));
+		escape_json(&report, mig_qualified(m, t->pg_name));
 		appendStringInfo(&report, ", \"source_rows\": " INT64_FORMAT ", \"target_rows\": " INT64_FORMAT
 						 ", \"rejected_rows\": " INT64_FORMAT ", \"detail\": ",
 						 t->source_rows, t->target_rows, t->rejected_rows);
@@ -1014,7 +1014,7 @@ emit_report(Migration *m, FunctionCallInfo fcinfo)
 		char	   *detail = table_detail(t, &changed);
 
 		values[0] = CStringGetTextDatum(t->sqlite_name);
-		values[1] = CStringGetTextDatum(qualified(m, t->pg_name));
+		values[1] = CStringGetTextDatum(mig_qualified(m, t->pg_name));
 		values[2] = Int64GetDatum(t->source_rows);
 		values[3] = Int64GetDatum(t->target_rows);
 		values[4] = CStringGetTextDatum(t->quarantine ? "quarantined rows" :

@@ -55,7 +55,7 @@ static void plan_cleanup(Migration *m);
 static void check_existing(Migration *m, List **drop, List **drop_views);
 
 void
-add_step(Migration *m, StepKind kind, const char *phase, MigTable *t, char *sql)
+mig_add_step(Migration *m, StepKind kind, const char *phase, MigTable *t, char *sql)
 {
 	MigStep    *s = palloc0(sizeof(MigStep));
 
@@ -172,12 +172,12 @@ translate_column_exprs(Migration *m, MigTable *t)
 		char	   *reason = NULL;
 
 		if (c->notnull && c->prof.n_null > 0)
-			add_note(&c->notes, "NOT NULL not kept: " INT64_FORMAT " rows hold NULL",
+			mig_note(&c->notes, "NOT NULL not kept: " INT64_FORMAT " rows hold NULL",
 					 c->prof.n_null);
 		if (c->collation && pg_strcasecmp(c->collation, "NOCASE") == 0)
-			add_note(&c->notes, "COLLATE NOCASE: PostgreSQL compares this column case-sensitively; its unique keys and indexes fold ASCII letters as SQLite does");
+			mig_note(&c->notes, "COLLATE NOCASE: PostgreSQL compares this column case-sensitively; its unique keys and indexes fold ASCII letters as SQLite does");
 		else if (c->collation && pg_strcasecmp(c->collation, "BINARY") != 0)
-			add_note(&c->notes, "COLLATE %s not kept: PostgreSQL compares this column with the database collation",
+			mig_note(&c->notes, "COLLATE %s not kept: PostgreSQL compares this column with the database collation",
 					 c->collation);
 
 		if (c->dflt && !c->rowid_alias)
@@ -193,7 +193,7 @@ translate_column_exprs(Migration *m, MigTable *t)
 			if (expr)
 				c->dflt_sql = expr;
 			else
-				add_note(&c->notes, "DEFAULT %s not migrated: %s", c->dflt, reason);
+				mig_note(&c->notes, "DEFAULT %s not migrated: %s", c->dflt, reason);
 		}
 
 		if (c->hidden == 2 || c->hidden == 3)
@@ -214,7 +214,7 @@ translate_column_exprs(Migration *m, MigTable *t)
 			if (c->gen_expr)
 				c->gen_ok = true;
 			else
-				add_note(&c->notes, "generated column migrated as a plain column holding SQLite's values: %s",
+				mig_note(&c->notes, "generated column migrated as a plain column holding SQLite's values: %s",
 						 text ? reason : "its expression was not found");
 		}
 	}
@@ -222,13 +222,13 @@ translate_column_exprs(Migration *m, MigTable *t)
 
 /* The CREATE TABLE of "t", with the generated columns that are kept. */
 char *
-create_table_sql(Migration *m, MigTable *t)
+mig_create_table_sql(Migration *m, MigTable *t)
 {
 	StringInfoData buf;
 	int			i;
 
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "CREATE TABLE %s (", qualified(m, t->pg_name));
+	appendStringInfo(&buf, "CREATE TABLE %s (", mig_qualified(m, t->pg_name));
 	for (i = 0; i < t->ncols; i++)
 	{
 		MigColumn  *c = &t->cols[i];
@@ -251,7 +251,7 @@ create_table_sql(Migration *m, MigTable *t)
 
 /* The INSERT ... SELECT that copies "t", leaving out generated columns. */
 char *
-insert_sql(Migration *m, MigTable *t)
+mig_insert_sql(Migration *m, MigTable *t)
 {
 	StringInfoData cols;
 	int			i;
@@ -265,7 +265,7 @@ insert_sql(Migration *m, MigTable *t)
 						 quote_identifier(t->cols[i].pg_name));
 	}
 	return psprintf("INSERT INTO %s (%s) SELECT %s FROM pg_temp.%s",
-					qualified(m, t->pg_name), cols.data, cols.data,
+					mig_qualified(m, t->pg_name), cols.data, cols.data,
 					quote_identifier(t->staging));
 }
 
@@ -331,14 +331,14 @@ plan_staging(Migration *m, MigTable *t)
 
 		appendStringInfo(&buf, "%s%s %s OPTIONS (column_name %s%s%s)", i ? ", " : "",
 						 quote_identifier(c->pg_name), c->type_name,
-						 quote_literal_cstr(server_text(c->sqlite_name)),
+						 quote_literal_cstr(mig_server_text(c->sqlite_name)),
 						 unit ? ", datetime_unit " : "",
 						 unit ? quote_literal_cstr(unit) : "");
 	}
 	appendStringInfo(&buf, ") SERVER %s OPTIONS (table %s%s)",
-					 quote_identifier(m->server), quote_literal_cstr(server_text(t->sqlite_name)),
+					 quote_identifier(m->server), quote_literal_cstr(mig_server_text(t->sqlite_name)),
 					 t->quarantine ? ", rows 'matching'" : "");
-	add_step(m, STEP_SQL, "stage", t, buf.data);
+	mig_add_step(m, STEP_SQL, "stage", t, buf.data);
 
 	if (t->quarantine)
 	{
@@ -353,14 +353,14 @@ plan_staging(Migration *m, MigTable *t)
 
 			appendStringInfo(&buf, "%s%s %s OPTIONS (column_name %s, check_type %s%s%s)",
 							 i ? ", " : "", quote_identifier(c->pg_name),
-							 sqlite_value_type(), quote_literal_cstr(server_text(c->sqlite_name)),
+							 sqlite_value_type(), quote_literal_cstr(mig_server_text(c->sqlite_name)),
 							 quote_literal_cstr(c->type_name),
 							 datetime_unit_name(m) ? ", datetime_unit " : "",
 							 datetime_unit_name(m) ? quote_literal_cstr(datetime_unit_name(m)) : "");
 		}
 		appendStringInfo(&buf, ") SERVER %s OPTIONS (table %s, rows 'mismatched')",
-						 quote_identifier(m->server), quote_literal_cstr(server_text(t->sqlite_name)));
-		add_step(m, STEP_SQL, "stage", t, buf.data);
+						 quote_identifier(m->server), quote_literal_cstr(mig_server_text(t->sqlite_name)));
+		mig_add_step(m, STEP_SQL, "stage", t, buf.data);
 	}
 }
 
@@ -408,26 +408,26 @@ plan_table(Migration *m, MigTable *t)
 	s->kind = STEP_CREATE;
 	s->phase = "create";
 	s->table = t;
-	s->sql = create_table_sql(m, t);
+	s->sql = mig_create_table_sql(m, t);
 	m->steps = lappend(m->steps, s);
 	if (m->opts.owner)
-		add_step(m, STEP_SQL, "create", t,
-				 psprintf("ALTER TABLE %s OWNER TO %s", qualified(m, t->pg_name),
+		mig_add_step(m, STEP_SQL, "create", t,
+				 psprintf("ALTER TABLE %s OWNER TO %s", mig_qualified(m, t->pg_name),
 						  quote_identifier(m->opts.owner)));
 
 	if (t->quarantine)
 	{
 		/* every value kept as stored: storage class and raw value */
 		initStringInfo(&buf);
-		appendStringInfo(&buf, "CREATE TABLE %s (\n    sqlite_rowid bigint", qualified(m, t->rejects));
+		appendStringInfo(&buf, "CREATE TABLE %s (\n    sqlite_rowid bigint", mig_qualified(m, t->rejects));
 		for (i = 0; i < t->ncols; i++)
 			appendStringInfo(&buf, ",\n    %s %s", quote_identifier(t->cols[i].pg_name),
 							 sqlite_value_type());
 		appendStringInfoString(&buf, "\n)");
-		add_step(m, STEP_SQL, "create", t, buf.data);
+		mig_add_step(m, STEP_SQL, "create", t, buf.data);
 		if (m->opts.owner)
-			add_step(m, STEP_SQL, "create", t,
-					 psprintf("ALTER TABLE %s OWNER TO %s", qualified(m, t->rejects),
+			mig_add_step(m, STEP_SQL, "create", t,
+					 psprintf("ALTER TABLE %s OWNER TO %s", mig_qualified(m, t->rejects),
 							  quote_identifier(m->opts.owner)));
 	}
 }
@@ -441,15 +441,15 @@ plan_copy(Migration *m, MigTable *t)
 	StringInfoData cols;
 	int			i;
 
-	add_step(m, STEP_COPY, "copy", t, insert_sql(m, t));
+	mig_add_step(m, STEP_COPY, "copy", t, mig_insert_sql(m, t));
 	if (t->quarantine)
 	{
 		initStringInfo(&cols);
 		for (i = 0; i < t->ncols; i++)
 			appendStringInfo(&cols, "%s%s", i ? ", " : "", quote_identifier(t->cols[i].pg_name));
-		add_step(m, STEP_REJECTS, "copy", t,
+		mig_add_step(m, STEP_REJECTS, "copy", t,
 				 psprintf("INSERT INTO %s (sqlite_rowid, %s) SELECT %s, %s FROM pg_temp.%s",
-						  qualified(m, t->rejects), cols.data,
+						  mig_qualified(m, t->rejects), cols.data,
 						  t->has_rowid ? "sqlite_rowid" : "NULL::bigint", cols.data,
 						  quote_identifier(t->staging_rejects)));
 	}
@@ -480,9 +480,9 @@ plan_keys(Migration *m, MigTable *t)
 		StringInfoData keys;
 		ListCell   *lc3;
 
-		add_step(m, STEP_SQL, "keys", t,
+		mig_add_step(m, STEP_SQL, "keys", t,
 				 psprintf("ALTER TABLE %s ADD PRIMARY KEY (%s)",
-						  qualified(m, t->pg_name), column_list(t, pkcols, NULL)));
+						  mig_qualified(m, t->pg_name), column_list(t, pkcols, NULL)));
 		/* a key under NOCASE is also unique with ASCII case folded */
 		initStringInfo(&keys);
 		foreach(lc3, pkcols)
@@ -495,20 +495,20 @@ plan_keys(Migration *m, MigTable *t)
 			nocase |= nc;
 		}
 		if (nocase)
-			add_step(m, STEP_SQL, "keys", t,
+			mig_add_step(m, STEP_SQL, "keys", t,
 					 psprintf("CREATE UNIQUE INDEX %s ON %s (%s)",
-							  quote_identifier(unique_name(m, t->pg_name, "pkey_nocase")),
-							  qualified(m, t->pg_name), keys.data));
+							  quote_identifier(mig_unique_name(m, t->pg_name, "pkey_nocase")),
+							  mig_qualified(m, t->pg_name), keys.data));
 	}
 	else if (pkcols != NIL)
 	{
-		add_note(&t->notes, "no primary key: SQLite let key columns hold NULL; created a UNIQUE constraint instead");
-		add_step(m, STEP_SQL, "keys", t,
+		mig_note(&t->notes, "no primary key: SQLite let key columns hold NULL; created a UNIQUE constraint instead");
+		mig_add_step(m, STEP_SQL, "keys", t,
 				 psprintf("ALTER TABLE %s ADD UNIQUE (%s)",
-						  qualified(m, t->pg_name), column_list(t, pkcols, NULL)));
+						  mig_qualified(m, t->pg_name), column_list(t, pkcols, NULL)));
 	}
 	else
-		add_note(&t->notes, "%sno primary key", NOTE_KEPT);
+		mig_note(&t->notes, "%sno primary key", NOTE_KEPT);
 
 	foreach(lc2, t->indexes)
 	{
@@ -575,13 +575,13 @@ plan_keys(Migration *m, MigTable *t)
 		}
 		if (ix->skip)
 		{
-			add_note(&t->notes, "index \"%s\" not migrated: %s", ix->sqlite_name, ix->skip);
+			mig_note(&t->notes, "index \"%s\" not migrated: %s", ix->sqlite_name, ix->skip);
 			continue;
 		}
-		add_step(m, (where || has_expr) ? STEP_INDEX : STEP_SQL, "indexes", t,
+		mig_add_step(m, (where || has_expr) ? STEP_INDEX : STEP_SQL, "indexes", t,
 				 psprintf("CREATE %sINDEX %s ON %s (%s)%s%s",
 						  ix->unique ? "UNIQUE " : "",
-						  quote_identifier(ix->pg_name), qualified(m, t->pg_name),
+						  quote_identifier(ix->pg_name), mig_qualified(m, t->pg_name),
 						  keys.data,
 						  where ? " WHERE " : "", where ? where : ""));
 		if (where || has_expr)
@@ -594,10 +594,10 @@ plan_keys(Migration *m, MigTable *t)
 		 */
 		if (ix->unique && !list_member_int(ix->cols, -2) &&
 			list_member_int(ix->nocase, 1))
-			add_step(m, where ? STEP_INDEX : STEP_SQL, "indexes", t,
+			mig_add_step(m, where ? STEP_INDEX : STEP_SQL, "indexes", t,
 					 psprintf("CREATE UNIQUE INDEX %s ON %s (%s)%s%s",
-							  quote_identifier(unique_name(m, ix->pg_name, "binary")),
-							  qualified(m, t->pg_name), column_list(t, ix->cols, ix->desc),
+							  quote_identifier(mig_unique_name(m, ix->pg_name, "binary")),
+							  mig_qualified(m, t->pg_name), column_list(t, ix->cols, ix->desc),
 							  where ? " WHERE " : "", where ? where : ""));
 	}
 }
@@ -621,22 +621,22 @@ plan_checks(Migration *m, MigTable *t)
 
 		if (expr == NULL)
 		{
-			add_note(&t->notes, "CHECK (%s) not migrated: %s", ck->expr, reason);
+			mig_note(&t->notes, "CHECK (%s) not migrated: %s", ck->expr, reason);
 			continue;
 		}
 		s = palloc0(sizeof(MigStep));
 		s->kind = STEP_CHECK;
 		s->phase = "checks";
 		s->table = t;
-		s->what = psprintf("CHECK (%s) on %s", expr, qualified(m, t->pg_name));
+		s->what = psprintf("CHECK (%s) on %s", expr, mig_qualified(m, t->pg_name));
 		if (ck->name)
 			s->sql = psprintf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s)",
-							  qualified(m, t->pg_name),
+							  mig_qualified(m, t->pg_name),
 							  quote_identifier(sqlite_shorten_name(ck->name)), expr);
 		else
-			s->sql = psprintf("ALTER TABLE %s ADD CHECK (%s)", qualified(m, t->pg_name), expr);
+			s->sql = psprintf("ALTER TABLE %s ADD CHECK (%s)", mig_qualified(m, t->pg_name), expr);
 		s->probe = psprintf("SELECT count(*) FROM %s WHERE NOT (%s)",
-							qualified(m, t->pg_name), expr);
+							mig_qualified(m, t->pg_name), expr);
 		m->steps = lappend(m->steps, s);
 	}
 }
@@ -652,7 +652,7 @@ plan_fkeys(Migration *m, MigTable *t)
 	foreach(lc2, t->fkeys)
 	{
 		MigFKey    *fk = lfirst(lc2);
-		MigTable   *parent = find_table(m, fk->parent);
+		MigTable   *parent = mig_find_table(m, fk->parent);
 		List	   *from = NIL;
 		List	   *to = NIL;
 		ListCell   *lc3;
@@ -667,7 +667,7 @@ plan_fkeys(Migration *m, MigTable *t)
 			foreach(lc3, fk->from)
 				appendStringInfo(&cols, "%s%s", foreach_current_index(lc3) ? ", " : "",
 								 (char *) lfirst(lc3));
-			add_note(&t->notes, "foreign key (%s) to \"%s\" not created: that table is not migrated",
+			mig_note(&t->notes, "foreign key (%s) to \"%s\" not created: that table is not migrated",
 					 cols.data, fk->parent);
 			continue;
 		}
@@ -690,10 +690,10 @@ plan_fkeys(Migration *m, MigTable *t)
 			}
 		}
 		foreach(lc3, fk->from)
-			from = lappend_int(from, find_column(t, lfirst(lc3)));
+			from = lappend_int(from, mig_find_column(t, lfirst(lc3)));
 		if (fk->to != NIL)
 			foreach(lc3, fk->to)
-				to = lappend_int(to, find_column(parent, lfirst(lc3)));
+				to = lappend_int(to, mig_find_column(parent, lfirst(lc3)));
 		else
 		{
 			int			i,
@@ -707,7 +707,7 @@ plan_fkeys(Migration *m, MigTable *t)
 		if (list_member_int(from, -1) || list_member_int(to, -1) ||
 			list_length(from) != list_length(to))
 		{
-			add_note(&t->notes, "foreign key to \"%s\" not created: its columns do not match", fk->parent);
+			mig_note(&t->notes, "foreign key to \"%s\" not created: its columns do not match", fk->parent);
 			continue;
 		}
 		/* the parent columns must be a key of the parent */
@@ -736,7 +736,7 @@ plan_fkeys(Migration *m, MigTable *t)
 			}
 			if (!keyed)
 			{
-				add_note(&t->notes, "foreign key to \"%s\" not created: the parent columns have no unique constraint", fk->parent);
+				mig_note(&t->notes, "foreign key to \"%s\" not created: the parent columns have no unique constraint", fk->parent);
 				continue;
 			}
 		}
@@ -746,11 +746,11 @@ plan_fkeys(Migration *m, MigTable *t)
 		s->phase = "foreign keys";
 		s->table = t;
 		s->what = psprintf("foreign key %s (%s) referencing %s (%s)",
-						   qualified(m, t->pg_name), column_list(t, from, NULL),
-						   qualified(m, parent->pg_name), column_list(parent, to, NULL));
+						   mig_qualified(m, t->pg_name), column_list(t, from, NULL),
+						   mig_qualified(m, parent->pg_name), column_list(parent, to, NULL));
 		s->sql = psprintf("ALTER TABLE %s ADD FOREIGN KEY (%s) REFERENCES %s (%s)%s%s%s%s%s",
-						  qualified(m, t->pg_name), column_list(t, from, NULL),
-						  qualified(m, parent->pg_name), column_list(parent, to, NULL),
+						  mig_qualified(m, t->pg_name), column_list(t, from, NULL),
+						  mig_qualified(m, parent->pg_name), column_list(parent, to, NULL),
 						  fk->on_update && strcmp(fk->on_update, "NO ACTION") != 0 ? " ON UPDATE " : "",
 						  fk->on_update && strcmp(fk->on_update, "NO ACTION") != 0 ? fk->on_update : "",
 						  fk->on_delete && strcmp(fk->on_delete, "NO ACTION") != 0 ? " ON DELETE " : "",
@@ -758,11 +758,11 @@ plan_fkeys(Migration *m, MigTable *t)
 						  fk->initially_deferred ? " DEFERRABLE INITIALLY DEFERRED" :
 						  fk->deferrable ? " DEFERRABLE" : "");
 		initStringInfo(&probe);
-		appendStringInfo(&probe, "SELECT count(*) FROM %s AS c WHERE ", qualified(m, t->pg_name));
+		appendStringInfo(&probe, "SELECT count(*) FROM %s AS c WHERE ", mig_qualified(m, t->pg_name));
 		foreach(lc3, from)
 			appendStringInfo(&probe, "c.%s IS NOT NULL AND ",
 							 quote_identifier(t->cols[lfirst_int(lc3)].pg_name));
-		appendStringInfo(&probe, "NOT EXISTS (SELECT 1 FROM %s AS p WHERE ", qualified(m, parent->pg_name));
+		appendStringInfo(&probe, "NOT EXISTS (SELECT 1 FROM %s AS p WHERE ", mig_qualified(m, parent->pg_name));
 		{
 			ListCell   *a,
 					   *b;
@@ -798,11 +798,11 @@ plan_sequences(Migration *m, MigTable *t)
 		next = (c->prof.n_int > 0 || t->seq >= 0) ? Max(next, 0) + 1 : 1;
 		if (next < 1)
 			next = 1;
-		add_step(m, STEP_SQL, "sequences", t,
+		mig_add_step(m, STEP_SQL, "sequences", t,
 				 psprintf("ALTER TABLE %s ALTER COLUMN %s RESTART WITH " INT64_FORMAT,
-						  qualified(m, t->pg_name), quote_identifier(c->pg_name), next));
+						  mig_qualified(m, t->pg_name), quote_identifier(c->pg_name), next));
 		if (t->seq >= 0)
-			add_note(&c->notes, "%sidentity continues after " INT64_FORMAT " (AUTOINCREMENT)", NOTE_KEPT, next - 1);
+			mig_note(&c->notes, "%sidentity continues after " INT64_FORMAT " (AUTOINCREMENT)", NOTE_KEPT, next - 1);
 	}
 }
 
@@ -842,7 +842,7 @@ plan_views(Migration *m)
 			o->detail = psprintf("not translated: %s", reason ? reason : "no definition");
 			continue;
 		}
-		o->target = qualified(m, unique_name(m, pg_name_for(m, o->source), NULL));
+		o->target = mig_qualified(m, mig_unique_name(m, mig_pg_name(m, o->source), NULL));
 		o->status = "view created";
 		o->detail = NULL;
 		{
@@ -869,25 +869,25 @@ plan_cleanup(Migration *m)
 	ListCell   *lc;
 
 	foreach(lc, m->tables)
-		add_step(m, STEP_SQL, "analyze", lfirst(lc),
-				 psprintf("ANALYZE %s", qualified(m, ((MigTable *) lfirst(lc))->pg_name)));
+		mig_add_step(m, STEP_SQL, "analyze", lfirst(lc),
+				 psprintf("ANALYZE %s", mig_qualified(m, ((MigTable *) lfirst(lc))->pg_name)));
 	foreach(lc, m->tables)
 	{
 		MigTable   *t = lfirst(lc);
 
-		add_step(m, STEP_SQL, "cleanup", NULL,
+		mig_add_step(m, STEP_SQL, "cleanup", NULL,
 				 psprintf("DROP FOREIGN TABLE pg_temp.%s", quote_identifier(t->staging)));
 		if (t->quarantine)
-			add_step(m, STEP_SQL, "cleanup", NULL,
+			mig_add_step(m, STEP_SQL, "cleanup", NULL,
 					 psprintf("DROP FOREIGN TABLE pg_temp.%s",
 							  quote_identifier(t->staging_rejects)));
 	}
-	add_step(m, STEP_SQL, "cleanup", NULL,
+	mig_add_step(m, STEP_SQL, "cleanup", NULL,
 			 psprintf("DROP SERVER %s", quote_identifier(m->server)));
 }
 
 void
-build_steps(Migration *m)
+mig_build_steps(Migration *m)
 {
 	ListCell   *lc;
 	List	   *drop = NIL;
@@ -901,7 +901,7 @@ build_steps(Migration *m)
 
 		if (!t->quarantine)
 			continue;
-		t->rejects = unique_name(m, t->pg_name, "rejects");
+		t->rejects = mig_unique_name(m, t->pg_name, "rejects");
 		t->staging_rejects = psprintf("%s_r", t->staging);
 	}
 
@@ -921,8 +921,8 @@ build_steps(Migration *m)
 		appendStringInfoString(&buf, "DROP TABLE ");
 		foreach(lc, drop)
 			appendStringInfo(&buf, "%s%s", foreach_current_index(lc) ? ", " : "",
-							 qualified(m, lfirst(lc)));
-		add_step(m, STEP_REPLACE, "replace", NULL, buf.data);
+							 mig_qualified(m, lfirst(lc)));
+		mig_add_step(m, STEP_REPLACE, "replace", NULL, buf.data);
 	}
 
 	/* defaults and generated columns that translate */
@@ -1042,14 +1042,14 @@ check_existing(Migration *m, List **drop, List **drop_views)
 		if (!m->opts.replace)
 			ereport(ERROR,
 					(errcode(ERRCODE_DUPLICATE_TABLE),
-					 errmsg("table %s already exists", qualified(m, name)),
+					 errmsg("table %s already exists", mig_qualified(m, name)),
 					 errdetail("Nothing was written."),
 					 errhint("Use if_exists => 'replace' to rebuild the tables an earlier migration created, or another target_schema.")));
 		if (!is_owned)
 			ereport(ERROR,
 					(errcode(ERRCODE_DUPLICATE_TABLE),
 					 errmsg("table %s already exists and was not created by migrate_sqlite",
-							qualified(m, name)),
+							mig_qualified(m, name)),
 					 errdetail("if_exists => 'replace' only replaces tables that an earlier migration into this schema created. Nothing was written."),
 					 errhint("Drop or rename the table, or migrate into another target_schema.")));
 		*drop = lappend(*drop, name);
@@ -1061,7 +1061,7 @@ check_existing(Migration *m, List **drop, List **drop_views)
  * creates: stop now, with a hint, when they cannot fit in the lock table.
  */
 void
-check_lock_capacity(Migration *m)
+mig_check_locks(Migration *m)
 {
 	ListCell   *lc;
 	int64		needed = 16;

@@ -429,16 +429,16 @@ typedef struct Migration
 /* Marks a note that says what was kept, not what changed. */
 #define NOTE_KEPT "\x01"
 
-extern void read_catalog(Migration *m);
-extern void assign_names(Migration *m);
-extern void profile_table(Migration *m, MigTable *t);
-extern void choose_types(Migration *m, MigTable *t);
-extern char *unique_name(Migration *m, const char *want, const char *suffix);
-extern char *pg_name_for(Migration *m, const char *sqlite_name);
-extern char *server_text(const char *utf8);
-extern int	find_column(MigTable *t, const char *sqlite_name);
-extern MigTable *find_table(Migration *m, const char *sqlite_name);
-extern void add_note(List **notes, const char *fmt,...) pg_attribute_printf(2, 3);
+extern void mig_read_catalog(Migration *m);
+extern void mig_assign_names(Migration *m);
+extern void mig_profile_table(Migration *m, MigTable *t);
+extern void mig_choose_types(Migration *m, MigTable *t);
+extern char *mig_unique_name(Migration *m, const char *want, const char *suffix);
+extern char *mig_pg_name(Migration *m, const char *sqlite_name);
+extern char *mig_server_text(const char *utf8);
+extern int	mig_find_column(MigTable *t, const char *sqlite_name);
+extern MigTable *mig_find_table(Migration *m, const char *sqlite_name);
+extern void mig_note(List **notes, const char *fmt,...) pg_attribute_printf(2, 3);
 
 /* ---------------------------------------------------------------------
  * in plan.c
@@ -471,12 +471,12 @@ typedef struct MigStep
 	MigColumn  *column;			/* GENERATED: the column */
 } MigStep;
 
-extern void build_steps(Migration *m);
-extern void check_lock_capacity(Migration *m);
-extern void add_step(Migration *m, StepKind kind, const char *phase,
+extern void mig_build_steps(Migration *m);
+extern void mig_check_locks(Migration *m);
+extern void mig_add_step(Migration *m, StepKind kind, const char *phase,
 					 MigTable *t, char *sql);
-extern char *create_table_sql(Migration *m, MigTable *t);
-extern char *insert_sql(Migration *m, MigTable *t);
+extern char *mig_create_table_sql(Migration *m, MigTable *t);
+extern char *mig_insert_sql(Migration *m, MigTable *t);
 
 /* ---------------------------------------------------------------------
  * in migrate.c
@@ -484,7 +484,7 @@ extern char *insert_sql(Migration *m, MigTable *t);
  */
 extern bool sqlite_copy_progress;
 extern Oid	sqlite_ext_nsp;
-extern char *qualified(Migration *m, const char *name);
+extern char *mig_qualified(Migration *m, const char *name);
 extern int	sqlite_spi_run(const char *sql, bool read_only, long count);
 extern int	sqlite_spi_run_args(const char *sql, int nargs, Oid *argtypes,
 								Datum *values, const char *nulls,

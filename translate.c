@@ -3714,6 +3714,49 @@ text_between(const char *src, Token *toks, int open, int close)
 }
 
 /*
+ * Tokenize a CREATE TABLE text and find its column list: *first is the
+ * first token inside the parentheses, *end the closing parenthesis.
+ * Returns false for anything else (CREATE TABLE ... AS, malformed text).
+ */
+static bool
+table_column_list(const char *sql, TokList *tl, int *first, int *end)
+{
+	char	   *reason = NULL;
+	int			i;
+
+	if (sql == NULL || strlen(sql) > 10 * 1024 * 1024 ||
+		!sqlite_tokenize(sql, strlen(sql), tl, &reason))
+		return false;
+	/* CREATE [TEMP|TEMPORARY] TABLE [IF NOT EXISTS] name ( ... */
+	for (i = 0; i < tl->ntok && !tok_is_op(&tl->toks[i], "("); i++)
+		if (tok_is_kw(&tl->toks[i], "AS"))
+			return false;
+	if (i >= tl->ntok || i < 3 || !tok_is_kw(&tl->toks[0], "CREATE"))
+		return false;
+	*end = matching_paren(tl->toks, tl->ntok, i);
+	*first = i + 1;
+	return *end >= 0;
+}
+
+/* The end of the column-list item that starts at token i: a comma at depth 0. */
+static int
+next_item_end(Token *toks, int i, int end)
+{
+	int			depth = 0;
+
+	for (; i < end; i++)
+	{
+		if (tok_is_op(&toks[i], "("))
+			depth++;
+		else if (tok_is_op(&toks[i], ")"))
+			depth--;
+		else if (depth == 0 && tok_is_op(&toks[i], ","))
+			break;
+	}
+	return i;
+}
+
+/*
  * Walk the items of a CREATE TABLE's column and constraint list, calling
  * back for CHECK constraints or generated columns.  Returns NIL for text
  * that is not a CREATE TABLE with a parenthesized list, or that does not
@@ -3723,49 +3766,23 @@ static List *
 extract_table_exprs(const char *sql, bool want_checks)
 {
 	TokList		tl;
-	char	   *reason = NULL;
 	Token	   *toks;
-	int			ntok;
 	int			i,
 				end;
 	List	   *result = NIL;
 
-	if (sql == NULL || strlen(sql) > 10 * 1024 * 1024 ||
-		!sqlite_tokenize(sql, strlen(sql), &tl, &reason))
+	if (!table_column_list(sql, &tl, &i, &end))
 		return NIL;
 	toks = tl.toks;
-	ntok = tl.ntok;
-
-	/* CREATE [TEMP|TEMPORARY] TABLE [IF NOT EXISTS] name ( ... */
-	for (i = 0; i < ntok && !tok_is_op(&toks[i], "("); i++)
-		if (tok_is_kw(&toks[i], "AS"))
-			return NIL;
-	if (i >= ntok || i < 3 || !tok_is_kw(&toks[0], "CREATE"))
-		return NIL;
-	end = matching_paren(toks, ntok, i);
-	if (end < 0)
-		return NIL;
-	i++;
 
 	while (i < end)
 	{
-		int			item_end = i;
-		int			depth = 0;
 		char	   *column = NULL;
 		char	   *cname = NULL;
 		int			j;
 
 		/* the item runs to the next comma at depth 0 */
-		while (item_end < end)
-		{
-			if (tok_is_op(&toks[item_end], "("))
-				depth++;
-			else if (tok_is_op(&toks[item_end], ")"))
-				depth--;
-			else if (depth == 0 && tok_is_op(&toks[item_end], ","))
-				break;
-			item_end++;
-		}
+		int			item_end = next_item_end(toks, i, end);
 
 		j = i;
 		if (!(tok_is_kw(&toks[j], "CONSTRAINT") || tok_is_kw(&toks[j], "CHECK") ||
@@ -3972,46 +3989,21 @@ List *
 sqlite_extract_fkeys(const char *sql)
 {
 	TokList		tl;
-	char	   *reason = NULL;
 	Token	   *toks;
-	int			ntok;
 	int			i,
 				end;
 	List	   *result = NIL;
 
-	if (sql == NULL || strlen(sql) > 10 * 1024 * 1024 ||
-		!sqlite_tokenize(sql, strlen(sql), &tl, &reason))
+	if (!table_column_list(sql, &tl, &i, &end))
 		return NIL;
 	toks = tl.toks;
-	ntok = tl.ntok;
-
-	for (i = 0; i < ntok && !tok_is_op(&toks[i], "("); i++)
-		if (tok_is_kw(&toks[i], "AS"))
-			return NIL;
-	if (i >= ntok || i < 3 || !tok_is_kw(&toks[0], "CREATE"))
-		return NIL;
-	end = matching_paren(toks, ntok, i);
-	if (end < 0)
-		return NIL;
-	i++;
 
 	while (i < end)
 	{
-		int			item_end = i;
-		int			depth = 0;
 		List	   *from = NIL;
 		int			j;
 
-		while (item_end < end)
-		{
-			if (tok_is_op(&toks[item_end], "("))
-				depth++;
-			else if (tok_is_op(&toks[item_end], ")"))
-				depth--;
-			else if (depth == 0 && tok_is_op(&toks[item_end], ","))
-				break;
-			item_end++;
-		}
+		int			item_end = next_item_end(toks, i, end);
 
 		j = i;
 		if (tok_is_kw(&toks[j], "CONSTRAINT") && j + 2 < item_end)
