@@ -61,6 +61,7 @@ static const char *const allowed_pragmas[] = {
 static void open_database(SqliteConn *entry);
 static int	configure_handle(sqlite3 *db, SqliteConn *entry, const char **failed);
 static void close_connection(SqliteConn *entry);
+static void private_conn_callback(void *arg);
 static void begin_read(SqliteConn *entry);
 static void end_transaction(SqliteConn *entry);
 static void finalize_stmt(SqliteStmt *st);
@@ -318,6 +319,59 @@ configure_handle(sqlite3 *db, SqliteConn *entry, const char **failed)
 	}
 
 	return sqlite3_set_authorizer(db, sqlite_authorizer, NULL);
+}
+
+/*
+ * Open "path" on a private connection, outside the cache, with the same
+ * checks and safety settings as a server's connection.  The caller closes
+ * it with sqlite_close_private() (also on error: it is palloc'd in the
+ * current context and a reset callback closes it).
+ */
+SqliteConn *
+sqlite_open_private(const char *path, int busy_timeout)
+{
+	SqliteConn *conn = palloc0(sizeof(SqliteConn));
+	MemoryContextCallback *cb = palloc0(sizeof(MemoryContextCallback));
+
+	conn->path = pstrdup(path);
+	conn->busy_timeout = busy_timeout;
+	dlist_init(&conn->stmts);
+	open_database(conn);
+	cb->func = private_conn_callback;
+	cb->arg = conn;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, cb);
+	return conn;
+}
+
+/* Close a private connection and its statements; harmless if closed. */
+void
+sqlite_close_private(SqliteConn *conn)
+{
+	dlist_mutable_iter iter;
+
+	dlist_foreach_modify(iter, &conn->stmts)
+		finalize_stmt(dlist_container(SqliteStmt, node, iter.cur));
+	if (conn->db != NULL)
+		sqlite3_close_v2(conn->db);
+	conn->db = NULL;
+}
+
+static void
+private_conn_callback(void *arg)
+{
+	sqlite_close_private((SqliteConn *) arg);
+}
+
+/*
+ * Run one statement that returns no rows (BEGIN, ROLLBACK...) on "conn".
+ */
+void
+sqlite_exec(SqliteConn *conn, const char *sql)
+{
+	int			rc = sqlite3_exec(conn->db, sql, NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK)
+		sqlite_report(conn, rc, sql);
 }
 
 /* Close a cached handle; any statements must already be finalized. */

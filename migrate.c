@@ -43,6 +43,7 @@
 #include "parser/parse_type.h"
 #include "parser/parser.h"
 #include "pgstat.h"
+#include "storage/fd.h"
 #include "storage/lock.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -64,6 +65,8 @@ PG_FUNCTION_INFO_V1(migrate_sqlite_plan);
 static void parse_options(FunctionCallInfo fcinfo, MigOptions *opts);
 static void check_privileges(MigOptions *opts);
 static void create_staging_server(Migration *m);
+static bool is_wal_file(const char *path);
+static void take_snapshot(Migration *m);
 static void run_generated_step(Migration *m, MigStep *s);
 static void run_create_step(Migration *m, MigStep *s);
 /* The extension's schema, where its history table and types are. */
@@ -125,6 +128,8 @@ migrate_sqlite(PG_FUNCTION_ARGS)
 	mig_build_steps(&m);
 	run_steps(&m);
 	record_history(&m, get_func_namespace(fcinfo->flinfo->fn_oid));
+	if (m.snapshot > 0)
+		FileClose(m.snapshot);	/* removes the copy */
 
 	SPI_finish();
 	AtEOXact_GUC(true, nestlevel);
@@ -179,6 +184,8 @@ migrate_sqlite_plan(PG_FUNCTION_ARGS)
 		}
 		mig_check_locks(&m);
 		mig_build_steps(&m);
+		if (m.snapshot > 0)
+			FileClose(m.snapshot);	/* removes the copy */
 
 		SPI_finish();
 		AtEOXact_GUC(true, nestlevel);
@@ -480,29 +487,129 @@ create_staging_server(Migration *m)
 
 	m->server = psprintf("sqlite_mig_%d_%d_" INT64_FORMAT, MyProcPid, ++counter,
 						 (int64) (GetCurrentTimestamp() % 1000000));
+	m->file_size = (stat(m->opts.database, &st) == 0) ? (int64) st.st_size : -1;
+
+	/*
+	 * In rollback-journal mode a read transaction held for the whole
+	 * migration would lock the application's writers out: read a private
+	 * copy taken under a short shared lock instead.  In WAL mode readers
+	 * never block writers, and the file itself is read.
+	 */
+	m->read_path = m->opts.database;
+	if (!is_wal_file(m->opts.database))
+		take_snapshot(m);
+
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "CREATE SERVER %s FOREIGN DATA WRAPPER sqlite_fdw_mig OPTIONS (database %s)",
-					 quote_identifier(m->server), quote_literal_cstr(m->opts.database));
+					 quote_identifier(m->server), quote_literal_cstr(m->read_path));
 	if (sqlite_spi_run(sql.data, false, 0) != SPI_OK_UTILITY)
 		elog(ERROR, "could not create the staging server");
 	m->conn = sqlite_get_connection(GetForeignServerByName(m->server, false));
-	m->file_size = (stat(m->opts.database, &st) == 0) ? (int64) st.st_size : -1;
 }
 
-/* ---------------------------------------------------------------------
- * Reading the SQLite catalog
- * ---------------------------------------------------------------------
+/*
+ * Is "path" a SQLite file in WAL mode?  Its header's read and write format
+ * versions (bytes 18 and 19) are 2.  Anything unreadable is "no": opening
+ * it will report what is wrong.
  */
+static bool
+is_wal_file(const char *path)
+{
+	unsigned char header[20];
+	int			fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+	bool		wal;
 
-/* ---------------------------------------------------------------------
- * Names
- * ---------------------------------------------------------------------
- */
+	if (fd < 0)
+		return false;
+	wal = read(fd, header, sizeof(header)) == sizeof(header) &&
+		header[18] == 2 && header[19] == 2;
+	CloseTransientFile(fd);
+	return wal;
+}
 
-/* ---------------------------------------------------------------------
- * Profile and types
- * ---------------------------------------------------------------------
+/*
+ * Copy the file into a temporary file of the server's (counted against
+ * temp_file_limit, removed at the end of the transaction, on error, and
+ * after a crash) while holding SQLite's shared lock, which writers wait
+ * for, only as long as the copy takes.  The migration then reads the copy:
+ * one consistent snapshot that never blocks the application.
  */
+static void
+take_snapshot(Migration *m)
+{
+	SqliteConn *src;
+	SqliteStmt *st;
+	File		copy;
+	int			fd;
+	off_t		offset = 0;
+	char	   *buf = palloc(65536);
+	TimestampTz locked;
+	long		secs;
+	int			usecs;
+
+	src = sqlite_open_private(m->opts.database, SQLITE_DEFAULT_BUSY_TIMEOUT);
+	copy = OpenTemporaryFile(false);
+
+	/* a read in a transaction takes the shared lock and keeps it */
+	sqlite_exec(src, "BEGIN");
+	st = sqlite_prepare(src, "SELECT count(*) FROM sqlite_schema");
+	(void) sqlite_step(st);
+	sqlite_finalize(st);
+	locked = GetCurrentTimestamp();
+
+	fd = OpenTransientFile(m->opts.database, O_RDONLY | PG_BINARY);
+	if (fd < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open SQLite database \"%s\": %m", m->opts.database)));
+	for (;;)
+	{
+		ssize_t		n;
+
+		CHECK_FOR_INTERRUPTS();
+		n = read(fd, buf, 65536);
+		if (n < 0)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not read SQLite database \"%s\": %m", m->opts.database)));
+		if (n == 0)
+			break;
+		if (FileWrite(copy, buf, (int) n, offset, PG_WAIT_EXTENSION) != n)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not write a snapshot of SQLite database \"%s\": %m",
+							m->opts.database)));
+		offset += n;
+	}
+	CloseTransientFile(fd);
+
+	sqlite_exec(src, "ROLLBACK");
+	TimestampDifference(locked, GetCurrentTimestamp(), &secs, &usecs);
+	sqlite_close_private(src);
+
+	/* temporary files are named relative to the data directory */
+	m->read_path = make_absolute_path(FilePathName(copy));
+	m->snapshot = copy;
+	m->snapshot_bytes = (int64) offset;
+	m->lock_ms = secs * 1000.0 + usecs / 1000.0;
+	{
+		MigOther   *o = palloc0(sizeof(MigOther));
+
+		const char *base = strrchr(m->opts.database, '/');
+
+		o->source = pstrdup(base ? base + 1 : m->opts.database);
+		o->status = "snapshot taken";
+		o->detail = sqlite_report_timings ?
+			psprintf("the file is in rollback-journal mode: a private copy of " INT64_FORMAT " bytes was taken under a shared lock held for %.0f ms, and the migration read the copy, so the application's writers were never blocked longer than that",
+					 m->snapshot_bytes, m->lock_ms) :
+			pstrdup("the file is in rollback-journal mode: a private copy was taken under a short shared lock, and the migration read the copy, so the application's writers were blocked only while it was taken");
+		m->others = lappend(m->others, o);
+	}
+	ereport(NOTICE,
+			(errmsg("read a private snapshot of \"%s\" (" INT64_FORMAT " bytes); the file was locked for %.0f ms",
+					m->opts.database, m->snapshot_bytes, m->lock_ms)));
+}
+
 
 /* ---------------------------------------------------------------------
  * The plan

@@ -51,6 +51,9 @@ PG_MODULE_MAGIC;
 /* sqlite_fdw_mig.sqlite_memory_limit, in kilobytes */
 static int	sqlite_memory_limit_kb = 256 * 1024;
 
+/* sqlite_fdw_mig.report_timings */
+bool		sqlite_report_timings = true;
+
 /* What planning learns about a foreign table, kept in baserel->fdw_private. */
 typedef struct SqliteRelInfo
 {
@@ -141,6 +144,13 @@ _PG_init(void)
 							256 * 1024, 1024, INT_MAX / 2,
 							PGC_SUSET, GUC_UNIT_KB,
 							NULL, assign_memory_limit, NULL);
+	DefineCustomBoolVariable("sqlite_fdw_mig.report_timings",
+							 "Whether migration reports show how long a lock was held.",
+							 "Off gives reports that are the same on every run, for tests.",
+							 &sqlite_report_timings,
+							 true,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 	MarkGUCPrefixReserved("sqlite_fdw_mig");
 	sqlite_set_memory_limit(sqlite_memory_limit_kb);
 }

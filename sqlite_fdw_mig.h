@@ -93,6 +93,9 @@ typedef struct SqliteStmt
 } SqliteStmt;
 
 extern SqliteConn *sqlite_get_connection(ForeignServer *server);
+extern SqliteConn *sqlite_open_private(const char *path, int busy_timeout);
+extern void sqlite_close_private(SqliteConn *conn);
+extern void sqlite_exec(SqliteConn *conn, const char *sql);
 extern sqlite3 *sqlite_conn_handle(SqliteConn *conn);
 extern const char *sqlite_conn_path(SqliteConn *conn);
 extern SqliteStmt *sqlite_prepare(SqliteConn *conn, const char *sql);
@@ -424,6 +427,10 @@ typedef struct Migration
 	TimestampTz started;
 	int64		file_size;
 	bool		plan;			/* migrate_sqlite_plan: report, never stop */
+	char	   *read_path;		/* the file read: the source or a snapshot */
+	int64		snapshot_bytes; /* size of the private snapshot, if any */
+	double		lock_ms;		/* how long taking it locked the source */
+	int			snapshot;		/* its temporary File, or 0 */
 } Migration;
 
 /* Marks a note that says what was kept, not what changed. */
@@ -483,6 +490,9 @@ extern char *mig_insert_sql(Migration *m, MigTable *t);
  * ---------------------------------------------------------------------
  */
 extern bool sqlite_copy_progress;
+
+/* in sqlite_fdw_mig.c */
+extern bool sqlite_report_timings;
 extern Oid	sqlite_ext_nsp;
 extern char *mig_qualified(Migration *m, const char *name);
 extern int	sqlite_spi_run(const char *sql, bool read_only, long count);

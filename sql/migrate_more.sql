@@ -6,6 +6,7 @@
 \set more_db :abs_srcdir '/test/fixtures/mig_more.db'
 
 CREATE EXTENSION sqlite_fdw_mig;
+SET sqlite_fdw_mig.report_timings = off;
 SET client_min_messages = warning;
 CREATE SCHEMA mm;
 SELECT source_table, target_table, source_rows, target_rows, status, detail

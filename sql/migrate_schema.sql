@@ -6,6 +6,7 @@
 \set exprs_db :abs_srcdir '/test/fixtures/mig_exprs.db'
 
 CREATE EXTENSION sqlite_fdw_mig;
+SET sqlite_fdw_mig.report_timings = off;
 -- each copy's NOTICE shows its time: keep warnings and errors only
 SET client_min_messages = warning;
 

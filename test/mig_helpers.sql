@@ -2,6 +2,8 @@
 -- quiet copies, show_error(), and the value-by-value check.
 -- each copy's NOTICE shows its time: keep warnings and errors only
 SET client_min_messages = warning;
+-- reports without lock times, the same on every run
+SET sqlite_fdw_mig.report_timings = off;
 
 -- run a statement and show its error with the test directory masked
 CREATE FUNCTION show_error(stmt text) RETURNS text LANGUAGE plpgsql AS $$

@@ -93,7 +93,7 @@ is($node->safe_psql('postgres',
 		'the refused migration left nothing behind');
 
 	($ret, $out, $err) = as_role('reader',
-		"SELECT source_table, target_rows, status FROM migrate_sqlite('$db', 's4') ORDER BY 1;");
+		"SELECT source_table, target_rows, status FROM migrate_sqlite('$db', 's4') WHERE source_rows IS NOT NULL ORDER BY 1;");
 	is($ret, 0, 'reader with CREATE on the schema can migrate') or diag($err);
 	is($out, "items|3|migrated\ntags|2|migrated", 'reader: the report');
 	is($node->safe_psql('postgres', q{
