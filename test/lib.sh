@@ -53,15 +53,18 @@ ensure_packages() {
 }
 
 # Build and install the extension from the checkout; output shown only on failure.
+# Arguments are extra make variables (run_tests.sh passes SANITIZE=undefined);
+# everything is rebuilt, so a build with other flags never mixes in.
 build_and_install() {
     local blog="$SCRATCH/build.log"
-    log "build: make USE_PGXS=1 PG_CONFIG=$PG_CONFIG (in $CHECKOUT)"
-    if ! make -C "$CHECKOUT" USE_PGXS=1 PG_CONFIG="$PG_CONFIG" >"$blog" 2>&1; then
+    log "build: make USE_PGXS=1 PG_CONFIG=$PG_CONFIG $* (in $CHECKOUT)"
+    make -C "$CHECKOUT" USE_PGXS=1 PG_CONFIG="$PG_CONFIG" clean >/dev/null 2>&1 || true
+    if ! make -C "$CHECKOUT" USE_PGXS=1 PG_CONFIG="$PG_CONFIG" "$@" >"$blog" 2>&1; then
         cat "$blog" >&2
         die "build failed (log: $blog)"
     fi
     log "install: make install"
-    if ! make -C "$CHECKOUT" USE_PGXS=1 PG_CONFIG="$PG_CONFIG" install >>"$blog" 2>&1; then
+    if ! make -C "$CHECKOUT" USE_PGXS=1 PG_CONFIG="$PG_CONFIG" "$@" install >>"$blog" 2>&1; then
         cat "$blog" >&2
         die "make install failed (log: $blog)"
     fi
@@ -211,6 +214,7 @@ install_traps() {
 }
 
 # Common preamble: root check, packages, scratch reset, build+install, copy.
+# Arguments go to build_and_install (extra make variables).
 common_setup() {
     require_root
     ensure_packages
@@ -219,6 +223,6 @@ common_setup() {
     log "scratch: $SCRATCH (port $PORT)"
     reset_scratch
     install_traps
-    build_and_install
+    build_and_install "$@"
     copy_sources
 }
