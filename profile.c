@@ -136,8 +136,10 @@ sqlite_profile_value(SqliteColumnProfile *prof, SqliteColumnConv *intended,
 				}
 				else
 				{
+					int			chars = utf8_chars(s, len);
+
 					prof->n_text++;
-					prof->max_chars = Max(prof->max_chars, utf8_chars(s, len));
+					prof->max_chars = Max(prof->max_chars, chars);
 					fits = text_fits(prof, intended, s, len);
 				}
 				break;

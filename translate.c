@@ -1212,14 +1212,23 @@ parse_expr(Parser *p)
 static int
 tree_depth(SNode *n)
 {
-	int			dep = 0;
+	int			dep;
+	int			d;
 	ListCell   *lc;
 
 	if (n == NULL)
 		return 0;
-	dep = Max(tree_depth(n->a), Max(tree_depth(n->b), tree_depth(n->c)));
+	/* Max() evaluates its arguments twice: call each subtree once */
+	dep = tree_depth(n->a);
+	d = tree_depth(n->b);
+	dep = Max(dep, d);
+	d = tree_depth(n->c);
+	dep = Max(dep, d);
 	foreach(lc, n->args)
-		dep = Max(dep, tree_depth(lfirst(lc)));
+	{
+		d = tree_depth(lfirst(lc));
+		dep = Max(dep, d);
+	}
 	return dep + 1;
 }
 
