@@ -23,7 +23,9 @@ on_exit_hook() {
     fi
 }
 
-common_setup
+# the tests run against a build with UndefinedBehaviorSanitizer (and
+# assertions): any undefined behaviour stops the backend, which they see
+common_setup SANITIZE=undefined
 PKGLIBDIR="$("$PG_CONFIG" --pkglibdir)"
 PG_REGRESS="$PKGLIBDIR/pgxs/src/test/regress/pg_regress"
 [ -x "$PG_REGRESS" ] || die "pg_regress not found at $PG_REGRESS"
