@@ -69,6 +69,7 @@ static bool is_wal_file(const char *path);
 static void take_snapshot(Migration *m);
 static void run_generated_step(Migration *m, MigStep *s);
 static void run_create_step(Migration *m, MigStep *s);
+static void run_key_step(Migration *m, MigStep *s);
 /* The extension's schema, where its history table and types are. */
 Oid			sqlite_ext_nsp = InvalidOid;
 static void run_steps(Migration *m);
@@ -834,6 +835,27 @@ run_create_step(Migration *m, MigStep *s)
 	create_body(s);
 }
 
+/*
+ * Add a key SQLite enforced.  Rows that repeat it mean SQLite did not see
+ * its own index's duplicates: the file is damaged, and the error says so.
+ */
+static void
+run_key_step(Migration *m, MigStep *s)
+{
+	ErrorData  *edata = sqlite_try(create_body, s);
+
+	if (edata == NULL)
+		return;
+	if (edata->sqlerrcode == ERRCODE_UNIQUE_VIOLATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNIQUE_VIOLATION),
+				 errmsg("SQLite table \"%s\" repeats a key that SQLite enforces",
+						s->table->sqlite_name),
+				 edata->detail ? errdetail("%s", edata->detail) : 0,
+				 errhint("The file is probably damaged: check it with sqlite3 FILE \"PRAGMA integrity_check\". Nothing was written.")));
+	ReThrowError(edata);
+}
+
 /* Run every step; check each copy's count against SQLite's. */
 static void
 run_steps(Migration *m)
@@ -938,6 +960,9 @@ run_steps(Migration *m)
 				break;
 			case STEP_GENERATED:
 				run_generated_step(m, s);
+				break;
+			case STEP_KEY:
+				run_key_step(m, s);
 				break;
 			case STEP_CREATE:
 				run_create_step(m, s);

@@ -480,7 +480,7 @@ plan_keys(Migration *m, MigTable *t)
 		StringInfoData keys;
 		ListCell   *lc3;
 
-		mig_add_step(m, STEP_SQL, "keys", t,
+		mig_add_step(m, STEP_KEY, "keys", t,
 				 psprintf("ALTER TABLE %s ADD PRIMARY KEY (%s)",
 						  mig_qualified(m, t->pg_name), column_list(t, pkcols, NULL)));
 		/* a key under NOCASE is also unique with ASCII case folded */
@@ -495,7 +495,7 @@ plan_keys(Migration *m, MigTable *t)
 			nocase |= nc;
 		}
 		if (nocase)
-			mig_add_step(m, STEP_SQL, "keys", t,
+			mig_add_step(m, STEP_KEY, "keys", t,
 					 psprintf("CREATE UNIQUE INDEX %s ON %s (%s)",
 							  quote_identifier(mig_unique_name(m, t->pg_name, "pkey_nocase")),
 							  mig_qualified(m, t->pg_name), keys.data));
@@ -503,7 +503,7 @@ plan_keys(Migration *m, MigTable *t)
 	else if (pkcols != NIL)
 	{
 		mig_note(&t->notes, "no primary key: SQLite let key columns hold NULL; created a UNIQUE constraint instead");
-		mig_add_step(m, STEP_SQL, "keys", t,
+		mig_add_step(m, STEP_KEY, "keys", t,
 				 psprintf("ALTER TABLE %s ADD UNIQUE (%s)",
 						  mig_qualified(m, t->pg_name), column_list(t, pkcols, NULL)));
 	}
@@ -578,7 +578,8 @@ plan_keys(Migration *m, MigTable *t)
 			mig_note(&t->notes, "index \"%s\" not migrated: %s", ix->sqlite_name, ix->skip);
 			continue;
 		}
-		mig_add_step(m, (where || has_expr) ? STEP_INDEX : STEP_SQL, "indexes", t,
+		mig_add_step(m, (where || has_expr) ? STEP_INDEX : ix->unique ? STEP_KEY : STEP_SQL,
+				 "indexes", t,
 				 psprintf("CREATE %sINDEX %s ON %s (%s)%s%s",
 						  ix->unique ? "UNIQUE " : "",
 						  quote_identifier(ix->pg_name), mig_qualified(m, t->pg_name),

@@ -463,7 +463,9 @@ typedef enum StepKind
 	STEP_INDEX,					/* create an index; a refusal is reported */
 	STEP_REPLACE,				/* drop what a rerun replaces */
 	STEP_GENERATED,				/* keep a column generated if values agree */
-	STEP_CREATE					/* create a table (built when run) */
+	STEP_CREATE,				/* create a table (built when run) */
+	STEP_KEY					/* add a key SQLite enforced: a duplicate means
+								 * a damaged file */
 } StepKind;
 
 typedef struct MigStep
