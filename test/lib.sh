@@ -105,7 +105,8 @@ _leftover_pids() {
     uid="$(id -u "$PG_USER" 2>/dev/null)" || return 0
     for pid in $(pgrep -u "$uid" 2>/dev/null || true); do
         [ "$pid" = "$$" ] && continue
-        cmd="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)"
+        # the process may be gone by now: say nothing about it
+        cmd="$( { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null || true)"
         case "$cmd " in
             *"$SCRATCH/"*|*"$SCRATCH "*)
                 echo "$pid"
