@@ -451,7 +451,24 @@ sqlite_xact_callback(XactEvent event, void *arg)
 
 	hash_seq_init(&scan, ConnectionHash);
 	while ((entry = (SqliteConn *) hash_seq_search(&scan)))
+	{
 		end_transaction(entry);
+
+		/*
+		 * Forget an entry with no open file (its server was changed or
+		 * dropped, or its file never opened): each migration makes and drops
+		 * a staging server, so keeping them would grow the table per call.
+		 * dynahash allows removing the current entry during a scan.
+		 */
+		if (entry->db == NULL && dlist_is_empty(&entry->stmts))
+		{
+			Oid			serverid = entry->serverid;
+
+			if (entry->path)
+				pfree(entry->path);
+			(void) hash_search(ConnectionHash, &serverid, HASH_REMOVE, NULL);
+		}
+	}
 }
 
 /* A server changed or was dropped: reopen its file when it is next idle. */
