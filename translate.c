@@ -167,6 +167,8 @@ sqlite_tokenize(const char *src, int len, TokList *tl, char **reason)
 		unsigned char c = (unsigned char) src[i];
 		int			start = i;
 
+		CHECK_FOR_INTERRUPTS();
+
 		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
 			c == '\v')
 		{
@@ -539,8 +541,11 @@ expect_kw(Parser *p, const char *kw)
 static SNode *
 mknode(Parser *p, SNodeKind k, int start)
 {
-	SNode	   *n = palloc0(sizeof(SNode));
+	SNode	   *n;
 
+	/* every parser loop makes nodes: a cancel is seen here */
+	CHECK_FOR_INTERRUPTS();
+	n = palloc0(sizeof(SNode));
 	n->k = k;
 	n->start = start;
 	n->end = (p->pos > 0) ? p->toks[p->pos - 1].end : 0;
@@ -1218,6 +1223,7 @@ tree_depth(SNode *n)
 
 	if (n == NULL)
 		return 0;
+	CHECK_FOR_INTERRUPTS();
 	/* Max() evaluates its arguments twice: call each subtree once */
 	dep = tree_depth(n->a);
 	d = tree_depth(n->b);
@@ -2101,6 +2107,7 @@ dp_expr(Deparse *d, SNode *n, StringInfo buf, TypeClass *tc)
 				tb,
 				tc2;
 
+	CHECK_FOR_INTERRUPTS();
 	*tc = TC_UNKNOWN;
 	switch (n->k)
 	{
