@@ -14,7 +14,6 @@
  */
 #include "postgres.h"
 
-#include <ctype.h>
 
 #include "catalog/pg_type.h"
 #include "mb/pg_wchar.h"
@@ -30,7 +29,6 @@ static void read_table(Migration *m, MigTable *t);
 static void read_indexes(Migration *m, MigTable *t);
 static void read_fkeys(Migration *m, MigTable *t);
 static void sort_tables(Migration *m);
-static List *index_items(const char *sql);
 static bool is_reserved_column(const char *name);
 static void set_type(MigColumn *c, const char *type_name);
 static void infer_type(Migration *m, MigTable *t, MigColumn *c, bool reporting);
@@ -298,128 +296,6 @@ read_table(Migration *m, MigTable *t)
 	read_fkeys(m, t);
 }
 
-/* Find the top-level WHERE of a CREATE INDEX text: the partial predicate. */
-static char *
-index_where(const char *sql)
-{
-	const char *p = sql;
-	int			depth = 0;
-	bool		seen_list = false;
-
-	while (p && *p)
-	{
-		if (*p == '\'' || *p == '"' || *p == '`' || *p == '[')
-		{
-			char		close = (*p == '[') ? ']' : *p;
-
-			p++;
-			while (*p && *p != close)
-				p++;
-			if (*p)
-				p++;
-			continue;
-		}
-		if (*p == '(')
-			depth++;
-		else if (*p == ')')
-		{
-			if (--depth == 0)
-				seen_list = true;
-		}
-		else if (depth == 0 && seen_list && pg_strncasecmp(p, "where", 5) == 0 &&
-				 (p == sql || !isalnum((unsigned char) p[-1])) &&
-				 !isalnum((unsigned char) p[5]) && p[5] != '_')
-		{
-			char	   *w = pstrdup(p + 5);
-			int			len = strlen(w);
-
-			while (len > 0 && (w[len - 1] == ';' || isspace((unsigned char) w[len - 1])))
-				w[--len] = '\0';
-			return w;
-		}
-		p++;
-	}
-	return NULL;
-}
-
-/*
- * The key items of a CREATE INDEX text, each without a trailing COLLATE,
- * ASC or DESC: the text of each indexed expression, in order.  NIL when
- * the text cannot be split.
- */
-static List *
-index_items(const char *sql)
-{
-	const char *p = sql;
-	const char *start = NULL;
-	int			depth = 0;
-	List	   *items = NIL;
-
-	while (p && *p)
-	{
-		if (*p == '\'' || *p == '"' || *p == '`' || *p == '[')
-		{
-			char		close = (*p == '[') ? ']' : *p;
-
-			p++;
-			while (*p && *p != close)
-				p++;
-			if (*p)
-				p++;
-			continue;
-		}
-		if (*p == '(')
-		{
-			if (depth++ == 0)
-				start = p + 1;
-		}
-		else if ((*p == ',' && depth == 1) || (*p == ')' && depth == 1))
-		{
-			char	   *item = pnstrdup(start, p - start);
-			char	   *w;
-			int			len;
-
-			/* drop a trailing ASC/DESC, then COLLATE name */
-			for (;;)
-			{
-				len = strlen(item);
-				while (len > 0 && isspace((unsigned char) item[len - 1]))
-					item[--len] = '\0';
-				w = item + len;
-				while (w > item && (isalnum((unsigned char) w[-1]) || w[-1] == '_'))
-					w--;
-				if (w > item && (pg_strcasecmp(w, "ASC") == 0 || pg_strcasecmp(w, "DESC") == 0) &&
-					isspace((unsigned char) w[-1]))
-				{
-					*w = '\0';
-					continue;
-				}
-				if (w > item && isspace((unsigned char) w[-1]))
-				{
-					char	   *c = w - 1;
-
-					while (c > item && isspace((unsigned char) c[-1]))
-						c--;
-					if (c - item >= 7 && pg_strncasecmp(c - 7, "COLLATE", 7) == 0)
-					{
-						c[-7] = '\0';
-						continue;
-					}
-				}
-				break;
-			}
-			items = lappend(items, item);
-			if (*p == ')')
-				return items;
-			start = p + 1;
-		}
-		else if (*p == ')')
-			depth--;
-		p++;
-	}
-	return NIL;
-}
-
 /* Read the indexes of a table (including UNIQUE constraints). */
 static void
 read_indexes(Migration *m, MigTable *t)
@@ -446,8 +322,6 @@ read_indexes(Migration *m, MigTable *t)
 			(origin && origin[0] == 'u') ? 'u' : 'c';
 		ix->partial = sqlite3_column_int(st->stmt, 3) != 0;
 		ix->sql = sql;
-		if (ix->partial)
-			ix->where = index_where(sql);
 		idx = lappend(idx, ix);
 	}
 	sqlite_finalize(st);
@@ -455,7 +329,12 @@ read_indexes(Migration *m, MigTable *t)
 	foreach(lc, idx)
 	{
 		MigIndex   *ix = lfirst(lc);
-		List	   *items = index_items(ix->sql);
+		List	   *items;
+		char	   *where;
+
+		sqlite_extract_index_parts(ix->sql, &items, &where);
+		if (ix->partial)
+			ix->where = where;
 
 		st = sqlite_prepare(m->conn,
 							"SELECT cid, name, \"desc\", coll FROM pragma_index_xinfo(?1) "

@@ -241,6 +241,8 @@ extern char *sqlite_translate_view(const char *create_view_sql,
 								   List *tablemap, char **reason);
 extern List *sqlite_extract_checks(const char *create_table_sql);
 extern List *sqlite_extract_generated(const char *create_table_sql);
+extern void sqlite_extract_index_parts(const char *sql, List **items,
+									   char **where);
 
 /* A foreign key clause found in a CREATE TABLE text. */
 typedef struct SqliteFKeyText

@@ -3912,6 +3912,88 @@ sqlite_extract_generated(const char *create_table_sql)
 	return extract_table_exprs(create_table_sql, false);
 }
 
+/*
+ * sqlite_extract_index_parts
+ *		The key items and the partial-index predicate of a SQLite CREATE
+ *		INDEX text, read with the tokenizer (so quotes and comments cannot
+ *		mislead it).
+ *
+ * *items is a List of char *: each key item's exact text without a trailing
+ * COLLATE name or ASC/DESC; NIL when the text does not tokenize or has no
+ * key list.  *where is the text after the top-level WHERE, or NULL.  Never
+ * raises an ERROR.
+ */
+void
+sqlite_extract_index_parts(const char *sql, List **items, char **where)
+{
+	TokList		tl;
+	Token	   *toks;
+	char	   *reason = NULL;
+	int			open,
+				close,
+				i,
+				j;
+
+	*items = NIL;
+	*where = NULL;
+	if (sql == NULL || strlen(sql) > 10 * 1024 * 1024 ||
+		!sqlite_tokenize(sql, strlen(sql), &tl, &reason))
+		return;
+	toks = tl.toks;
+	for (open = 0; open < tl.ntok && !tok_is_op(&toks[open], "("); open++)
+		;
+	if (open >= tl.ntok || !tok_is_kw(&toks[0], "CREATE"))
+		return;
+	close = matching_paren(toks, tl.ntok, open);
+	if (close < 0)
+		return;
+
+	for (i = open + 1; i < close; i = j + 1)
+	{
+		int			e;
+
+		CHECK_FOR_INTERRUPTS();
+		j = next_item_end(toks, i, close);
+		e = j;
+		/* drop a trailing ASC/DESC, then COLLATE name, in either order */
+		for (;;)
+		{
+			if (e - 1 > i && (tok_is_kw(&toks[e - 1], "ASC") ||
+							  tok_is_kw(&toks[e - 1], "DESC")))
+				e--;
+			else if (e - 2 > i && tok_is_kw(&toks[e - 2], "COLLATE"))
+				e -= 2;
+			else
+				break;
+		}
+		if (e <= i)
+		{
+			list_free_deep(*items);
+			*items = NIL;
+			break;
+		}
+		*items = lappend(*items, pnstrdup(sql + toks[i].start,
+										  toks[e - 1].end - toks[i].start));
+	}
+
+	for (i = close + 1; i < tl.ntok && toks[i].type != TK_EOF; i++)
+	{
+		if (tok_is_kw(&toks[i], "WHERE"))
+		{
+			int			last = tl.ntok - 1;
+
+			/* the last token before EOF, leaving out a trailing ';' */
+			while (last > i && (toks[last].type == TK_EOF ||
+								tok_is_op(&toks[last], ";")))
+				last--;
+			if (last > i)
+				*where = pnstrdup(sql + toks[i + 1].start,
+								  toks[last].end - toks[i + 1].start);
+			break;
+		}
+	}
+}
+
 /* ---------------------------------------------------------------------
  * SQL-callable test function
  * ---------------------------------------------------------------------
