@@ -98,7 +98,7 @@ else
         tlog="$SCRATCH/tap/$name.log"
         set +e
         (cd "$SCRATCH" && as_pg \
-            PERL5LIB="$PKGLIBDIR/pgxs/src/test/perl" \
+            PERL5LIB="$PKGLIBDIR/pgxs/src/test/perl:$SCRATCH/test/perl" \
             TESTDIR="$tdir" PG_REGRESS="$PG_REGRESS" PG_ABS_SRCDIR="$SCRATCH" \
             -- env -u PGPORT -u PGHOST prove -v "$tf") >"$tlog" 2>&1
         prove_rc=$?

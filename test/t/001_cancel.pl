@@ -12,6 +12,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use MigTest;
 use IPC::Run;
 use Time::HiRes qw(time usleep);
 
@@ -48,17 +49,6 @@ CREATE FOREIGN TABLE items (id bigint, name text) SERVER s OPTIONS (table 'items
 is($node->safe_psql('postgres', 'SELECT string_agg(name, \',\' ORDER BY id) FROM items'),
 	'one,two,three', 'normal foreign-table query works');
 
-# Run one query in a BackgroundPsql session and return (stdout, stderr).
-# The module does not clear stderr between queries, so do it here.
-sub bg_query
-{
-	my ($session, $sql) = @_;
-	$session->{stderr} = '';
-	my ($out) = $session->query($sql);
-	my $err = $session->{stderr};
-	$err =~ s/\s+$//;
-	return ($out, $err);
-}
 
 # Poll until backend $pid is active in a query on "forever".
 sub wait_active

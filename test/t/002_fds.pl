@@ -11,6 +11,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use MigTest;
 use Cwd qw(abs_path);
 use IPC::Run;
 
@@ -78,40 +79,7 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM good_ft'),
 
 # ---------------------------------------------------------------- helpers
 
-# Run $sql in the background session; return (stdout, stderr) of it alone.
-sub bg_query
-{
-	my ($session, $sql) = @_;
-	$session->{stderr} = '';
-	my ($o) = $session->query($sql);
-	my $e = $session->{stderr};
-	return ($o, $e);
-}
 
-# Like bg_query, but without dumping the (long) output into the TAP log.
-my $quiet_cnt = 0;
-sub bg_quiet
-{
-	my ($session, $sql) = @_;
-	my $marker = 'quiet_batch_done_' . ++$quiet_cnt;
-	$session->{stdout} = '';
-	$session->{stderr} = '';
-	$session->{stdin} .= "$sql\n\\echo '$marker'\n\\warn '$marker'\n";
-	my $timer = IPC::Run::timer($PostgreSQL::Test::Utils::timeout_default);
-	$timer->start;
-	$session->{run}->pump
-	  until ($session->{stdout} =~ /^$marker$/m
-		  && $session->{stderr} =~ /^$marker$/m)
-	  || $timer->is_expired
-	  || !$session->{run}->pumpable;
-	die "batch did not finish" unless $session->{stderr} =~ /^$marker$/m;
-	my ($o, $e) = ($session->{stdout}, $session->{stderr});
-	$o =~ s/^$marker\n//m;
-	$e =~ s/^$marker\n//m;
-	$session->{stdout} = '';
-	$session->{stderr} = '';
-	return ($o, $e);
-}
 
 # Map of fd number => link target of process $pid.
 sub fd_targets

@@ -13,6 +13,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use MigTest;
 use IPC::Run;
 use Time::HiRes qw(time usleep);
 
@@ -75,16 +76,6 @@ CREATE SCHEMA s1;
 CREATE SCHEMA s2;
 });
 
-# Run one query in a BackgroundPsql session and return (stdout, stderr).
-sub bg_query
-{
-	my ($session, $sql) = @_;
-	$session->{stderr} = '';
-	my ($out) = $session->query($sql);
-	my $err = $session->{stderr};
-	$err =~ s/\s+$//;
-	return ($out, $err);
-}
 
 # What a migration into $schema may leave behind on $n: tables in the
 # schema, staging servers, foreign tables, history rows.

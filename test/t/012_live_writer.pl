@@ -20,6 +20,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use MigTest;
 use IPC::Run;
 use File::Copy qw(copy);
 use Time::HiRes qw(time usleep);
@@ -99,16 +100,6 @@ sub leftovers
 		  || '/' || (SELECT count(*) FROM sqlite_migration_history)});
 }
 
-# Run one query in a BackgroundPsql session and return (stdout, stderr).
-sub bg_query
-{
-	my ($session, $sql) = @_;
-	$session->{stderr} = '';
-	my ($out) = $session->query($sql);
-	my $err = $session->{stderr};
-	$err =~ s/\s+$//;
-	return ($out, $err);
-}
 
 # Start "$sql" in $session without waiting; "done_<tag>" is echoed when it
 # ends.

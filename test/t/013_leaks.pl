@@ -16,6 +16,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use MigTest;
 use IPC::Run;
 
 if (!-r '/proc/self/status' || !-d '/proc/self/fd')
@@ -92,28 +93,7 @@ SELECT (SELECT count(*) FROM pg_class WHERE relnamespace <> 'pg_catalog'::regnam
 my $objects_before = $node->safe_psql('postgres', $baseline_sql);
 
 # ---------------------------------------------------------------- helpers
-my $quiet_cnt = 0;
 
-sub bg_quiet
-{
-	my ($session, $sql) = @_;
-	my $marker = 'leak_batch_done_' . ++$quiet_cnt;
-	$session->{stdout} = '';
-	$session->{stderr} = '';
-	$session->{stdin} .= "$sql\n\\echo '$marker'\n\\warn '$marker'\n";
-	my $timer = IPC::Run::timer($PostgreSQL::Test::Utils::timeout_default * 4);
-	$timer->start;
-	$session->{run}->pump
-	  until ($session->{stdout} =~ /^$marker$/m
-		  && $session->{stderr} =~ /^$marker$/m)
-	  || $timer->is_expired
-	  || !$session->{run}->pumpable;
-	die "batch did not finish" unless $session->{stderr} =~ /^$marker$/m;
-	my ($o, $e) = ($session->{stdout}, $session->{stderr});
-	$session->{stdout} = '';
-	$session->{stderr} = '';
-	return ($o, $e);
-}
 
 # Private memory (RssAnon) of $pid in kB.
 sub rss_anon_kb

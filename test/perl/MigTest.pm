@@ -1,0 +1,57 @@
+
+# Copyright: part of sqlite_fdw_mig.
+#
+# Helpers shared by the TAP scripts in test/t: running statements in a
+# PostgreSQL::Test::BackgroundPsql session and reading back what they printed.
+
+package MigTest;
+
+use strict;
+use warnings;
+
+use Exporter 'import';
+use IPC::Run;
+use PostgreSQL::Test::Utils;
+
+our @EXPORT = qw(bg_query bg_quiet);
+
+# Run $sql in the background session; return its output and its stderr alone
+# (trailing white space removed).
+sub bg_query
+{
+	my ($session, $sql) = @_;
+	$session->{stderr} = '';
+	my ($out) = $session->query($sql);
+	my $err = $session->{stderr};
+	$err =~ s/\s+$//;
+	return ($out, $err);
+}
+
+# Like bg_query, for a long batch of statements: waits for a marker instead
+# of logging every statement and its output to the TAP log.
+my $quiet_cnt = 0;
+
+sub bg_quiet
+{
+	my ($session, $sql) = @_;
+	my $marker = 'quiet_batch_done_' . ++$quiet_cnt;
+	$session->{stdout} = '';
+	$session->{stderr} = '';
+	$session->{stdin} .= "$sql\n\\echo '$marker'\n\\warn '$marker'\n";
+	my $timer = IPC::Run::timer($PostgreSQL::Test::Utils::timeout_default * 4);
+	$timer->start;
+	$session->{run}->pump
+	  until ($session->{stdout} =~ /^$marker$/m
+		  && $session->{stderr} =~ /^$marker$/m)
+	  || $timer->is_expired
+	  || !$session->{run}->pumpable;
+	die "batch did not finish" unless $session->{stderr} =~ /^$marker$/m;
+	my ($o, $e) = ($session->{stdout}, $session->{stderr});
+	$o =~ s/^$marker\n//m;
+	$e =~ s/^$marker\n//m;
+	$session->{stdout} = '';
+	$session->{stderr} = '';
+	return ($o, $e);
+}
+
+1;
