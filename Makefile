@@ -9,6 +9,7 @@ OBJS = \
 	$(WIN32RES) \
 	analyse.o \
 	connection.o \
+	copy.o \
 	deparse.o \
 	import.o \
 	migrate.o \

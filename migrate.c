@@ -887,7 +887,9 @@ run_steps(Migration *m)
 					double		elapsed;
 					Oid			relid = get_relname_relid(s->table->pg_name, m->opts.target_nsp);
 
-					/* the generated columns kept are computed, not copied */
+					bool		frozen;
+
+					/* the equivalent statement, for the plan's record */
 					s->sql = mig_insert_sql(m, s->table);
 
 					pgstat_progress_start_command(PROGRESS_COMMAND_COPY, relid);
@@ -896,16 +898,16 @@ run_steps(Migration *m)
 					sqlite_copy_progress = true;
 					PG_TRY();
 					{
-						rc = sqlite_spi_run(s->sql, false, 0);
+						s->table->target_rows = mig_bulk_copy(m, s->table, relid, &frozen);
 					}
 					PG_FINALLY();
 					{
 						sqlite_copy_progress = false;
 					}
 					PG_END_TRY();
-					if (rc != SPI_OK_INSERT)
-						elog(ERROR, "SPI_execute failed (%d): %s", rc, s->sql);
-					s->table->target_rows = (int64) SPI_processed;
+					if (!frozen && s->table->target_rows > 0)
+						mig_note(&s->table->notes, NOTE_KEPT "rows written unfrozen: this transaction holds an older snapshot or an open cursor, so the first VACUUM of %s will freeze them",
+								 mig_qualified(m, s->table->pg_name));
 					pgstat_progress_update_param(PROGRESS_COPY_TUPLES_PROCESSED,
 												 s->table->target_rows);
 					pgstat_progress_end_command();
@@ -969,8 +971,19 @@ run_steps(Migration *m)
 				break;
 			case STEP_FKEY:
 				{
-					int64		bad = sqlite_spi_count(s->probe);
+					/*
+					 * Validated while it is added; only when that finds
+					 * orphans are they counted, and the key added NOT VALID.
+					 */
+					ErrorData  *edata = sqlite_try(create_body, s);
+					int64		bad;
 
+					if (edata == NULL)
+						break;
+					if (edata->sqlerrcode != ERRCODE_FOREIGN_KEY_VIOLATION)
+						ReThrowError(edata);
+					FreeErrorData(edata);
+					bad = sqlite_spi_count(s->probe);
 					if (bad > 0)
 					{
 						s->sql = psprintf("%s NOT VALID", s->sql);

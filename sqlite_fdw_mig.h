@@ -489,6 +489,9 @@ extern void mig_add_step(Migration *m, StepKind kind, const char *phase,
 extern char *mig_create_table_sql(Migration *m, MigTable *t);
 extern char *mig_insert_sql(Migration *m, MigTable *t);
 
+/* copy.c */
+extern int64 mig_bulk_copy(Migration *m, MigTable *t, Oid relid, bool *frozen);
+
 /* ---------------------------------------------------------------------
  * in migrate.c
  * ---------------------------------------------------------------------

@@ -283,7 +283,7 @@ class Bench:
 
     # ---- the phases of a timed migrate_sqlite run ----------------------
     PHASES = ["snapshot (file copy)", "analyse (catalog + profile read of every row)",
-              "create tables", "copy (INSERT ... SELECT)", "primary keys, indexes",
+              "create tables", "copy (bulk load fed by the foreign scan)", "primary keys, indexes",
               "foreign keys (incl. orphan probes)", "sequences", "ANALYZE", "cleanup, history",
               "other (planning, commit, client)"]
 
@@ -299,8 +299,9 @@ class Bench:
             sec = float(ms) / 1000.0
             if q.startswith("SELECT fk."):
                 continue        # RI_Initial_Check, inside ALTER TABLE ... ADD FOREIGN KEY
-            if q.startswith("INSERT INTO") and "sqlite_migration_history" not in q:
-                k = "copy (INSERT ... SELECT)"
+            if (q.startswith("INSERT INTO") and "sqlite_migration_history" not in q) \
+                    or (q.startswith("SELECT ") and " FROM pg_temp." in q):
+                k = "copy (bulk load fed by the foreign scan)"
             elif q.startswith("CREATE TABLE") or q.startswith("CREATE FOREIGN TABLE") \
                     or q.startswith("CREATE SERVER"):
                 k = "create tables"

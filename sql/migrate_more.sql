@@ -12,6 +12,33 @@ CREATE SCHEMA mm;
 SELECT source_table, target_table, source_rows, target_rows, status, detail
   FROM migrate_sqlite(:'more_db', 'mm');
 
+-- the rows arrive frozen and every page all-visible (as after COPY FREEZE):
+-- no hint-bit or freeze writes after the cut-over
+CREATE EXTENSION pg_visibility;
+CREATE FUNCTION pages_frozen(nsp name) RETURNS TABLE (tbl name, pages bool, all_visible bool, all_frozen bool)
+LANGUAGE sql AS $$
+  SELECT c.relname, pg_relation_size(c.oid) > 0,
+         v.all_visible = pg_relation_size(c.oid) / 8192,
+         v.all_frozen = pg_relation_size(c.oid) / 8192
+    FROM pg_class c, pg_visibility_map_summary(c.oid) v
+   WHERE c.relnamespace = nsp::regnamespace AND c.relkind = 'r'
+   ORDER BY 1 $$;
+SELECT * FROM pages_frozen('mm');
+SELECT count(*) AS tuples_not_frozen
+  FROM pg_class c, pg_check_frozen(c.oid)
+ WHERE c.relnamespace = 'mm'::regnamespace AND c.relkind = 'r';
+
+-- not in a REPEATABLE READ transaction that already holds its snapshot
+-- (COPY FREEZE's rule): the rows are written as usual, and the report says
+CREATE SCHEMA mm2;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT count(*) > 0 AS snapshot_taken FROM pg_class;
+SELECT source_table, status, detail
+  FROM migrate_sqlite(:'more_db', 'mm2', tables => ARRAY['shapes']);
+COMMIT;
+SELECT * FROM pages_frozen('mm2');
+DROP SCHEMA mm2 CASCADE;
+
 -- NOCASE: PostgreSQL compares case-sensitively, but keys fold ASCII letters
 -- only, as SQLite does: 'Äpfel' and 'äpfel' are two keys, 'rust' is 'Rust'
 SELECT indexrelid::regclass AS index, pg_get_indexdef(indexrelid) AS definition
@@ -40,4 +67,6 @@ SELECT * FROM mm.shapes WHERE id = 3;
 
 -- clean up
 DROP SCHEMA mm CASCADE;
+DROP FUNCTION pages_frozen(name);
+DROP EXTENSION pg_visibility;
 DROP EXTENSION sqlite_fdw_mig;
