@@ -21,7 +21,9 @@
  */
 #include "postgres.h"
 
+#include <pwd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "access/xact.h"
 #include "miscadmin.h"
@@ -59,6 +61,12 @@ static const char *const allowed_pragmas[] = {
 };
 
 static void open_database(SqliteConn *entry);
+static void check_wal_files(sqlite3 *db, const char *path,
+							const struct stat *st);
+static bool sidecar_writable_by_owner(const struct stat *st, const char *dir);
+static const char *server_os_user(void);
+static int	errhint_file_access(int save_errno);
+static int	errdetail_for_sqlite(int rc, const char *msg, SqliteConn *conn);
 static int	configure_handle(sqlite3 *db, SqliteConn *entry, const char **failed);
 static void close_connection(SqliteConn *entry);
 static void private_conn_callback(void *arg);
@@ -213,9 +221,14 @@ open_database(SqliteConn *entry)
 				 errmsg("SQLite database path must be absolute: \"%s\"", path)));
 
 	if (stat(path, &st) != 0)
+	{
+		int			save_errno = errno;
+
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("could not open SQLite database \"%s\": %m", path)));
+				 errmsg("could not open SQLite database \"%s\": %m", path),
+				 errhint_file_access(save_errno)));
+	}
 	if (S_ISDIR(st.st_mode))
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
@@ -234,6 +247,20 @@ open_database(SqliteConn *entry)
 				 errdetail("SQLite would read an empty file as a new, empty database."),
 				 errhint("Check the path: a wrong path is the usual cause.")));
 
+	/*
+	 * access(), not open(): closing a descriptor of the file would release
+	 * the locks other handles of this process hold on it.
+	 */
+	if (access(path, R_OK) != 0)
+	{
+		int			save_errno = errno;
+
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open SQLite database \"%s\": %m", path),
+				 errhint_file_access(save_errno)));
+	}
+
 	uri = sqlite_build_uri(path);
 	rc = sqlite3_open_v2(uri, &db,
 						 SQLITE_OPEN_READONLY | SQLITE_OPEN_URI |
@@ -241,7 +268,10 @@ open_database(SqliteConn *entry)
 						 NULL);
 	pfree(uri);
 	if (rc == SQLITE_OK)
+	{
+		check_wal_files(db, path, &st);
 		rc = configure_handle(db, entry, &failed);
+	}
 
 	if (rc != SQLITE_OK)
 	{
@@ -258,7 +288,7 @@ open_database(SqliteConn *entry)
 		ereport(ERROR,
 				(errcode(errcode_for_sqlite(rc)),
 				 errmsg("could not open SQLite database \"%s\"", path),
-				 errdetail_internal("%s", msg),
+				 errdetail_for_sqlite(rc, msg, entry),
 				 ((rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT) ?
 				 errhint("The file is not a SQLite 3 database, or it is damaged.") :
 				 errhint_for_sqlite(rc, entry),
@@ -266,6 +296,153 @@ open_database(SqliteConn *entry)
 	}
 
 	entry->db = db;
+}
+
+/*
+ * A file in WAL mode is read with its "-wal" and "-shm" files, and SQLite
+ * creates them, even on a read-only connection, when they do not exist; a
+ * read-only connection never removes them.  Created by the server, they
+ * belong to the server's OS user and copy the file's permission bits, so an
+ * application running as another user could no longer write to its own
+ * database.  Refuse in that case, and when the directory is not writable or
+ * an existing "-wal" or "-shm" is not readable (SQLite would fail with a
+ * vaguer message).  An application that has the file open keeps its "-wal"
+ * and "-shm" files, so reading while it runs, or reading a copy, is always
+ * possible.
+ *
+ * "db" was just opened on "path" and has read nothing yet; its header is read
+ * through SQLite's own descriptor (closing another descriptor of the file
+ * would release the locks this process holds on it).  On a refusal "db" is
+ * closed before the ERROR.  "st" is the file's stat().
+ */
+static void
+check_wal_files(sqlite3 *db, const char *path, const struct stat *st)
+{
+	unsigned char header[20];
+	sqlite3_file *fp = NULL;
+	char	   *wal_path;
+	char	   *shm_path;
+	char	   *dir;
+	char	   *slash;
+	const char *missing;
+	struct stat sst;
+
+	if (sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &fp) != SQLITE_OK ||
+		fp == NULL || fp->pMethods == NULL ||
+		fp->pMethods->xRead(fp, header, sizeof(header), 0) != SQLITE_OK ||
+		header[18] != 2 || header[19] != 2)
+		return;					/* not WAL, or SQLite will say what is wrong */
+
+	wal_path = psprintf("%s-wal", path);
+	shm_path = psprintf("%s-shm", path);
+	if (stat(wal_path, &sst) != 0 && errno == ENOENT)
+		missing = wal_path;
+	else if (stat(shm_path, &sst) != 0 && errno == ENOENT)
+		missing = shm_path;
+	else
+		missing = NULL;
+	if (missing == NULL)
+	{
+		const char *unreadable = NULL;
+
+		/* both exist: SQLite must be able to read them */
+		if (access(wal_path, R_OK) != 0)
+			unreadable = wal_path;
+		else if (access(shm_path, R_OK) != 0)
+			unreadable = shm_path;
+		if (unreadable != NULL)
+		{
+			int			save_errno = errno;
+
+			sqlite3_close_v2(db);
+			errno = save_errno;
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not open SQLite database \"%s\"", path),
+					 errdetail("The file is in WAL mode, and its \"%s\" cannot be read: %m.",
+							   unreadable),
+					 errhint("Give the server's OS user \"%s\" read permission on \"%s\".",
+							 server_os_user(), unreadable)));
+		}
+		pfree(wal_path);
+		pfree(shm_path);
+		return;
+	}
+
+	dir = pstrdup(path);
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+
+	if (access(dir, W_OK | X_OK) != 0)
+	{
+		sqlite3_close_v2(db);
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("could not open SQLite database \"%s\"", path),
+				 errdetail("The file is in WAL mode and \"%s\" does not exist. SQLite must create it to read the file, and the server's OS user \"%s\" cannot write to the directory \"%s\".",
+						   missing, server_os_user(), dir),
+				 errhint("Read the file while the application has it open (its \"-wal\" and \"-shm\" files then exist), give the server's OS user write permission on the directory if it owns the file, or read a copy made by the file's owner with: sqlite3 \"%s\" \"VACUUM INTO '/path/to/copy.db'\".",
+						 path)));
+	}
+
+	if (!sidecar_writable_by_owner(st, dir))
+	{
+		sqlite3_close_v2(db);
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("could not open SQLite database \"%s\"", path),
+				 errdetail("The file is in WAL mode and \"%s\" does not exist. SQLite would create it, owned by the server's OS user \"%s\" and not writable by the file's owner, which could then no longer write to the database.",
+						   missing, server_os_user()),
+				 errhint("Read the file while the application has it open (its \"-wal\" and \"-shm\" files then exist), or read a copy made by the file's owner with: sqlite3 \"%s\" \"VACUUM INTO '/path/to/copy.db'\".",
+						 path)));
+	}
+
+	pfree(dir);
+	pfree(wal_path);
+	pfree(shm_path);
+}
+
+/*
+ * Could the owner of the file "st" write a "-wal" or "-shm" file that the
+ * server creates in "dir"?  SQLite gives such a file the database file's
+ * permission bits; the server's OS user owns it, and its group is the
+ * directory's if the directory is set-group-ID, else the server's.  Assumes
+ * the file's owner is a member of the file's group.
+ */
+static bool
+sidecar_writable_by_owner(const struct stat *st, const char *dir)
+{
+	struct stat dst;
+	gid_t		gid;
+
+	if (st->st_uid == geteuid() || (st->st_mode & S_IWOTH))
+		return true;
+	if (!(st->st_mode & S_IWGRP) || stat(dir, &dst) != 0)
+		return false;
+	gid = (dst.st_mode & S_ISGID) ? dst.st_gid : getegid();
+	return gid == st->st_gid;
+}
+
+/* The name of the server's OS user, for messages. */
+static const char *
+server_os_user(void)
+{
+	struct passwd *pw = getpwuid(geteuid());
+
+	return pw ? pstrdup(pw->pw_name) : psprintf("%d", (int) geteuid());
+}
+
+/* The hint for a failed stat() or open() of the file (for ereport). */
+static int
+errhint_file_access(int save_errno)
+{
+	if (save_errno == EACCES || save_errno == EPERM)
+		return errhint("The server's OS user \"%s\" needs read permission on the file and search (x) permission on every directory in its path.",
+					   server_os_user());
+	return 0;
 }
 
 /*
@@ -354,6 +531,62 @@ sqlite_close_private(SqliteConn *conn)
 	if (conn->db != NULL)
 		sqlite3_close_v2(conn->db);
 	conn->db = NULL;
+}
+
+/*
+ * The bytes of the database file itself, read through the connection's own
+ * descriptor: a descriptor of our own would release, when closed, the POSIX
+ * locks every SQLite handle of this process holds on the file.
+ */
+static sqlite3_file *
+main_file(SqliteConn *conn)
+{
+	sqlite3_file *fp = NULL;
+
+	if (conn->db == NULL ||
+		sqlite3_file_control(conn->db, "main", SQLITE_FCNTL_FILE_POINTER, &fp) != SQLITE_OK ||
+		fp == NULL || fp->pMethods == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+				 errmsg("could not read SQLite database \"%s\"", conn->path),
+				 errdetail("SQLite has not opened the file.")));
+	return fp;
+}
+
+/* The size of the database file in bytes. */
+int64
+sqlite_file_size(SqliteConn *conn)
+{
+	sqlite3_file *fp = main_file(conn);
+	sqlite3_int64 size;
+	int			rc = fp->pMethods->xFileSize(fp, &size);
+
+	if (rc != SQLITE_OK)
+		ereport(ERROR,
+				(errcode(errcode_for_sqlite(rc)),
+				 errmsg("could not read the size of SQLite database \"%s\"", conn->path),
+				 errdetail_internal("%s", sqlite3_errstr(rc))));
+	return (int64) size;
+}
+
+/*
+ * Read "len" bytes of the database file at "offset" into "buf".  Returns
+ * false when the file ends first (the rest of "buf" is zeroed).
+ */
+bool
+sqlite_file_read(SqliteConn *conn, void *buf, int len, int64 offset)
+{
+	sqlite3_file *fp = main_file(conn);
+	int			rc = fp->pMethods->xRead(fp, buf, len, (sqlite3_int64) offset);
+
+	if (rc == SQLITE_IOERR_SHORT_READ)
+		return false;
+	if (rc != SQLITE_OK)
+		ereport(ERROR,
+				(errcode(errcode_for_sqlite(rc)),
+				 errmsg("could not read SQLite database \"%s\"", conn->path),
+				 errdetail_internal("%s", sqlite3_errstr(rc))));
+	return true;
 }
 
 static void
@@ -580,15 +813,57 @@ sqlite_report(SqliteConn *conn, int rc, const char *sql)
 	ereport(ERROR,
 			(errcode(errcode_for_sqlite(rc)),
 			 errmsg("could not read SQLite database \"%s\"", conn->path),
-			 errdetail_internal("%s", msg),
+			 errdetail_for_sqlite(rc, msg, conn),
 			 errhint_for_sqlite(rc, conn),
 			 sql ? errcontext("SQLite statement: %s", sql) : 0));
+}
+
+/*
+ * Add the detail for SQLite result code "rc" with SQLite's message "msg"
+ * (for ereport).  SQLite says "attempt to write a readonly database" for
+ * several states of the files beside the database that a read-only
+ * connection cannot repair: say which.
+ */
+static int
+errdetail_for_sqlite(int rc, const char *msg, SqliteConn *conn)
+{
+	switch (rc)
+	{
+		case SQLITE_READONLY_ROLLBACK:
+			return errdetail("A writer stopped in the middle of a transaction and left the hot journal \"%s-journal\". SQLite must roll it back before the file can be read, and the server opens the file read-only (SQLite: %s).",
+							 conn->path, msg);
+		case SQLITE_READONLY_RECOVERY:
+			return errdetail("The file's \"-wal\" file must be recovered before the file can be read, and the server opens the file read-only (SQLite: %s).",
+							 msg);
+		case SQLITE_READONLY_DIRECTORY:
+			return errdetail("SQLite must create a \"-wal\" or \"-shm\" file beside the file to read it, and the server's OS user \"%s\" cannot write to the directory (SQLite: %s).",
+							 server_os_user(), msg);
+		case SQLITE_READONLY_CANTINIT:
+			return errdetail("The server's OS user \"%s\" cannot write \"%s-shm\", and no process that can write it has the file open (SQLite: %s).",
+							 server_os_user(), conn->path, msg);
+		default:
+			return errdetail_internal("%s", msg);
+	}
 }
 
 /* Add the hint that fits SQLite result code "rc", if any (for ereport). */
 static int
 errhint_for_sqlite(int rc, SqliteConn *conn)
 {
+	switch (rc)
+	{
+		case SQLITE_READONLY_ROLLBACK:
+		case SQLITE_READONLY_RECOVERY:
+		case SQLITE_READONLY_CANTINIT:
+			return errhint("Have the file's owner open it once, for example with: sqlite3 \"%s\" \"PRAGMA quick_check\". This completes the recovery. Then try again.",
+						   conn->path);
+		case SQLITE_READONLY_DIRECTORY:
+			return errhint("Read the file while the application has it open (its \"-wal\" and \"-shm\" files then exist), or read a copy made by the file's owner with: sqlite3 \"%s\" \"VACUUM INTO '/path/to/copy.db'\".",
+						   conn->path);
+		default:
+			break;
+	}
+
 	switch (rc & 0xff)
 	{
 		case SQLITE_BUSY:
@@ -609,6 +884,18 @@ errhint_for_sqlite(int rc, SqliteConn *conn)
 static int
 errcode_for_sqlite(int rc)
 {
+	switch (rc)
+	{
+		case SQLITE_READONLY_ROLLBACK:
+		case SQLITE_READONLY_RECOVERY:
+			return ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE;
+		case SQLITE_READONLY_DIRECTORY:
+		case SQLITE_READONLY_CANTINIT:
+			return ERRCODE_INSUFFICIENT_PRIVILEGE;
+		default:
+			break;
+	}
+
 	switch (rc & 0xff)
 	{
 		case SQLITE_BUSY:

@@ -32,12 +32,10 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
-#include "commands/progress.h"
 #include "executor/executor.h"
 #include "executor/nodeModifyTable.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
-#include "pgstat.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -69,7 +67,7 @@ typedef struct BulkDest
 	int			nbuffered;		/* rows waiting in slots[] */
 	Size		bytes;			/* their size */
 	MemoryContext batchcxt;		/* what table_multi_insert leaks */
-	MemoryContext slotcxt;		/* the slots and their tuples */
+	MemoryContext slotcxt;		/* the caller's: the slots and their tuples */
 	int64		rows;			/* rows written */
 } BulkDest;
 
@@ -91,7 +89,7 @@ bulk_flush(BulkDest *d)
 	d->rows += d->nbuffered;
 	d->nbuffered = 0;
 	d->bytes = 0;
-	pgstat_progress_update_param(PROGRESS_COPY_TUPLES_PROCESSED, d->rows);
+	/* pg_stat_progress_copy counts the rows read: the scan reports them */
 }
 
 static void
@@ -256,6 +254,8 @@ mig_bulk_copy(Migration *m, MigTable *t, Oid relid, bool *frozen)
 	rc = SPI_execute_extended(psprintf("SELECT %s FROM pg_temp.%s", cols.data,
 									   quote_identifier(t->staging)),
 							  &options);
+	/* SPI leaves its own context current: the caller's must be kept */
+	MemoryContextSwitchTo(d->slotcxt);
 	/* SPI calls a SELECT whose rows go to a DestNone receiver a utility */
 	if (rc != SPI_OK_UTILITY && rc != SPI_OK_SELECT)
 		elog(ERROR, "bulk load of \"%s\" failed (%d)",

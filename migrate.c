@@ -65,8 +65,8 @@ PG_FUNCTION_INFO_V1(migrate_sqlite_plan);
 static void parse_options(FunctionCallInfo fcinfo, MigOptions *opts);
 static void check_privileges(MigOptions *opts);
 static void create_staging_server(Migration *m);
-static bool is_wal_file(const char *path);
-static void take_snapshot(Migration *m);
+static bool is_wal_file(SqliteConn *src);
+static void take_snapshot(Migration *m, SqliteConn *src);
 static void run_generated_step(Migration *m, MigStep *s);
 static void run_create_step(Migration *m, MigStep *s);
 static void run_key_step(Migration *m, MigStep *s);
@@ -497,8 +497,14 @@ create_staging_server(Migration *m)
 	 * never block writers, and the file itself is read.
 	 */
 	m->read_path = m->opts.database;
-	if (!is_wal_file(m->opts.database))
-		take_snapshot(m);
+	{
+		SqliteConn *src = sqlite_open_private(m->opts.database,
+											  SQLITE_DEFAULT_BUSY_TIMEOUT);
+
+		if (!is_wal_file(src))
+			take_snapshot(m, src);
+		sqlite_close_private(src);
+	}
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "CREATE SERVER %s FOREIGN DATA WRAPPER sqlite_fdw_mig OPTIONS (database %s)",
@@ -509,23 +515,17 @@ create_staging_server(Migration *m)
 }
 
 /*
- * Is "path" a SQLite file in WAL mode?  Its header's read and write format
- * versions (bytes 18 and 19) are 2.  Anything unreadable is "no": opening
+ * Is the file open on "src" in WAL mode?  Its header's read and write
+ * format versions (bytes 18 and 19) are 2.  A short file is "no": reading
  * it will report what is wrong.
  */
 static bool
-is_wal_file(const char *path)
+is_wal_file(SqliteConn *src)
 {
 	unsigned char header[20];
-	int			fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
-	bool		wal;
 
-	if (fd < 0)
-		return false;
-	wal = read(fd, header, sizeof(header)) == sizeof(header) &&
+	return sqlite_file_read(src, header, sizeof(header), 0) &&
 		header[18] == 2 && header[19] == 2;
-	CloseTransientFile(fd);
-	return wal;
 }
 
 /*
@@ -536,19 +536,17 @@ is_wal_file(const char *path)
  * one consistent snapshot that never blocks the application.
  */
 static void
-take_snapshot(Migration *m)
+take_snapshot(Migration *m, SqliteConn *src)
 {
-	SqliteConn *src;
 	SqliteStmt *st;
 	File		copy;
-	int			fd;
-	off_t		offset = 0;
+	int64		offset = 0;
+	int64		size;
 	char	   *buf = palloc(65536);
 	TimestampTz locked;
 	long		secs;
 	int			usecs;
 
-	src = sqlite_open_private(m->opts.database, SQLITE_DEFAULT_BUSY_TIMEOUT);
 	copy = OpenTemporaryFile(false);
 
 	/* a read in a transaction takes the shared lock and keeps it */
@@ -558,35 +556,32 @@ take_snapshot(Migration *m)
 	sqlite_finalize(st);
 	locked = GetCurrentTimestamp();
 
-	fd = OpenTransientFile(m->opts.database, O_RDONLY | PG_BINARY);
-	if (fd < 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not open SQLite database \"%s\": %m", m->opts.database)));
-	for (;;)
+	/*
+	 * Through SQLite's own descriptor: closing one of ours would release
+	 * the shared lock, and any other lock this process holds on the file.
+	 */
+	size = sqlite_file_size(src);
+	while (offset < size)
 	{
-		ssize_t		n;
+		int			n = (int) Min((int64) 65536, size - offset);
 
 		CHECK_FOR_INTERRUPTS();
-		n = read(fd, buf, 65536);
-		if (n < 0)
+		if (!sqlite_file_read(src, buf, n, offset))
 			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not read SQLite database \"%s\": %m", m->opts.database)));
-		if (n == 0)
-			break;
-		if (FileWrite(copy, buf, (int) n, offset, PG_WAIT_EXTENSION) != n)
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("SQLite database \"%s\" became shorter while it was copied",
+							m->opts.database),
+					 errdetail("Something wrote to the file without SQLite's locks.")));
+		if (FileWrite(copy, buf, n, offset, PG_WAIT_EXTENSION) != n)
 			ereport(ERROR,
 					(errcode_for_file_access(),
 					 errmsg("could not write a snapshot of SQLite database \"%s\": %m",
 							m->opts.database)));
 		offset += n;
 	}
-	CloseTransientFile(fd);
 
 	sqlite_exec(src, "ROLLBACK");
 	TimestampDifference(locked, GetCurrentTimestamp(), &secs, &usecs);
-	sqlite_close_private(src);
 
 	/* temporary files are named relative to the data directory */
 	m->read_path = make_absolute_path(FilePathName(copy));

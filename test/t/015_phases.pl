@@ -249,6 +249,41 @@ $a->quit;
 	$r2->quit;
 }
 
+# ------------------------------------------------ locks of this backend kept
+# A foreign table's read transaction holds SQLite's shared lock on the file
+# until the PostgreSQL transaction ends.  A migration of the same file in
+# the same transaction reads it through SQLite's own descriptors: closing a
+# descriptor of its own would drop that lock (POSIX locks belong to the
+# process), and a writer could then change the file under the open read.
+{
+	my $f = $small[0];
+	$node->safe_psql('postgres', qq{
+		CREATE SERVER lockcheck FOREIGN DATA WRAPPER sqlite_fdw_mig OPTIONS (database '$f');
+		CREATE SCHEMA lk;
+		CREATE SCHEMA lkm;
+		IMPORT FOREIGN SCHEMA main LIMIT TO (tags) FROM SERVER lockcheck INTO lk;});
+	my $s = $node->background_psql('postgres', on_error_stop => 0);
+	my ($out, $err) = bg_query($s, q{
+		BEGIN;
+		SELECT count(*) FROM lk.tags;
+		SET client_min_messages = warning;
+		SELECT count(*) FROM migrate_sqlite('} . $f . q{', 'lkm');});
+	is($out, "2
+3", 'a foreign table read, then a migration of the same file, in one transaction')
+	  or diag($err);
+	my ($rc, $wout, $werr) = (0, '', '');
+	IPC::Run::run([ 'sqlite3', $f, '.timeout 0', q{INSERT INTO tags VALUES (3, 3, 'c')} ],
+		'>', \$wout, '2>', \$werr) or $rc = $?;
+	isnt($rc, 0, 'a writer is still locked out while the transaction is open');
+	like($werr, qr/database is locked/, 'by the shared lock');
+	bg_query($s, 'COMMIT');
+	$rc = 0;
+	IPC::Run::run([ 'sqlite3', $f, '.timeout 2000', q{INSERT INTO tags VALUES (3, 3, 'c')} ],
+		'>', \$wout, '2>', \$werr) or $rc = $?;
+	is($rc, 0, 'after COMMIT the writer proceeds') or diag($werr);
+	$s->quit;
+}
+
 my $log = slurp_file($node->logfile);
 unlike($log, qr/terminated by signal|TRAP:|PANIC/, 'no backend crashed');
 $node->stop;
