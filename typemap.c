@@ -1164,10 +1164,15 @@ datetime_from_number(SqliteColumnConv *conv, int sqltype, sqlite3_int64 iv,
 				overflow = pg_mul_s64_overflow(iv, 1000, &us);
 				break;
 			case SQLITE_DT_JULIANDAY:
-				/* Julian day N starts at noon of day N */
-				overflow = pg_mul_s64_overflow(iv - UNIX_EPOCH_JDATE, USECS_PER_DAY, &us) ||
-					pg_add_s64_overflow(us, USECS_PER_DAY / 2, &us);
-				break;
+				{
+					int64		days;
+
+					/* Julian day N starts at noon of day N */
+					overflow = pg_sub_s64_overflow(iv, UNIX_EPOCH_JDATE, &days) ||
+						pg_mul_s64_overflow(days, USECS_PER_DAY, &us) ||
+						pg_add_s64_overflow(us, USECS_PER_DAY / 2, &us);
+					break;
+				}
 			case SQLITE_DT_NONE:
 				break;
 		}

@@ -36,7 +36,7 @@ CREATE FOREIGN TABLE v_jd (id bigint, x timestamp OPTIONS (datetime_unit 'julian
   SERVER values_srv OPTIONS (table 'v');
 CREATE FOREIGN TABLE v_jd_date (id bigint, x date OPTIONS (datetime_unit 'julianday'))
   SERVER values_srv OPTIONS (table 'v');
-\set num_ids 'ARRAY[90,91,92,93,94,95,96,80,71,20]'
+\set num_ids 'ARRAY[90,91,92,93,94,95,96,80,71,20,5,6]'
 SELECT 'unixepoch' AS unit, r.* FROM try_read('v_unix', :num_ids) r;
 SELECT 'unixepoch_ms' AS unit, r.* FROM try_read('v_unix_ms', :num_ids) r;
 SELECT 'julianday' AS unit, r.* FROM try_read('v_jd', :num_ids) r;

@@ -13,7 +13,7 @@ use Exporter 'import';
 use IPC::Run;
 use PostgreSQL::Test::Utils;
 
-our @EXPORT = qw(bg_query bg_quiet);
+our @EXPORT = qw(bg_query bg_quiet bg_start header_modes);
 
 # Run $sql in the background session; return its output and its stderr alone
 # (trailing white space removed).
@@ -52,6 +52,27 @@ sub bg_quiet
 	$session->{stdout} = '';
 	$session->{stderr} = '';
 	return ($o, $e);
+}
+
+# Start $sql in the background session without waiting for it;
+# "done_<tag>" is echoed to its stdout when it ends.
+sub bg_start
+{
+	my ($session, $sql, $tag) = @_;
+	$session->{stderr} = '';
+	$session->{stdout} = '';
+	$session->query_until(qr/started_$tag/,
+		"\\echo started_$tag\n$sql;\n\\echo done_$tag\n");
+}
+
+# Bytes 18 and 19 of a SQLite header: 1/1 rollback journal, 2/2 WAL.
+sub header_modes
+{
+	my ($path) = @_;
+	open(my $fh, '<:raw', $path) or die "could not open $path: $!";
+	read($fh, my $h, 20) == 20 or die "short header in $path";
+	close($fh);
+	return join('/', unpack('C C', substr($h, 18, 2)));
 }
 
 1;

@@ -89,16 +89,6 @@ sub leftovers
 		  || '/' || (SELECT count(*) FROM sqlite_migration_history)});
 }
 
-# Start "SELECT ... FROM migrate_sqlite(...)" in $session without waiting;
-# "done_<tag>" is echoed when it ends.
-sub start_migration
-{
-	my ($session, $sql, $tag) = @_;
-	$session->{stderr} = '';
-	$session->{stdout} = '';
-	$session->query_until(qr/started_$tag/,
-		"\\echo started_$tag\n$sql;\n\\echo done_$tag\n");
-}
 
 # Wait until $pid (running in $session, started with $tag) has a
 # pg_stat_progress_copy row with tuples processed; false if the migration
@@ -127,7 +117,7 @@ sub wait_copying
 	my ($pid) = bg_query($a, 'SELECT pg_backend_pid()');
 	like($pid, qr/^\d+$/, 'session A pid');
 
-	start_migration($a, qq{SELECT string_agg(source_table || ':' || source_rows || ':' || target_rows || ':' || status, ',' ORDER BY source_table)
+	bg_start($a, qq{SELECT string_agg(source_table || ':' || source_rows || ':' || target_rows || ':' || status, ',' ORDER BY source_table)
 		FROM migrate_sqlite('$big', 'public')}, 'progress');
 
 	# Poll from session B until A ends, keeping every sample seen.
@@ -205,7 +195,7 @@ sub wait_copying
 
 	my $a = $node->background_psql('postgres', on_error_stop => 0);
 	my ($pid) = bg_query($a, 'SELECT pg_backend_pid()');
-	start_migration($a, "SELECT * FROM migrate_sqlite('$big', 'cancelled')", 'cancel');
+	bg_start($a, "SELECT * FROM migrate_sqlite('$big', 'cancelled')", 'cancel');
 	ok(wait_copying($a, $pid, 'cancel'), 'the copy into cancelled shows in pg_stat_progress_copy');
 	like($node->safe_psql('postgres', qq{SELECT query FROM pg_stat_activity WHERE pid = $pid}),
 		qr/^migrate_sqlite: copy cancelled\.big$/, 'pg_stat_activity shows the copy step');

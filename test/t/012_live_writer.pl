@@ -50,15 +50,6 @@ EOSQL
 copy($rj, $wal) or BAIL_OUT("could not copy $rj: $!");
 system_or_bail('sqlite3', $wal, 'PRAGMA journal_mode=WAL;');
 
-# Bytes 18 and 19 of a SQLite header: 1/1 rollback journal, 2/2 WAL.
-sub header_modes
-{
-	my ($path) = @_;
-	open(my $fh, '<:raw', $path) or die "could not open $path: $!";
-	read($fh, my $h, 20) == 20 or die "short header in $path";
-	close($fh);
-	return join('/', unpack('C C', substr($h, 18, 2)));
-}
 is(header_modes($rj), '1/1', 'live_rj.db is in rollback-journal mode');
 is(header_modes($wal), '2/2', 'live_wal.db is in WAL mode');
 ok(!-e "$wal-wal", 'live_wal.db has no -wal file yet');
@@ -98,18 +89,6 @@ sub leftovers
 		  || '/' || (SELECT count(*) FROM pg_foreign_server WHERE srvname LIKE 'sqlite_mig_%')
 		  || '/' || (SELECT count(*) FROM pg_foreign_table)
 		  || '/' || (SELECT count(*) FROM sqlite_migration_history)});
-}
-
-
-# Start "$sql" in $session without waiting; "done_<tag>" is echoed when it
-# ends.
-sub start_migration
-{
-	my ($session, $sql, $tag) = @_;
-	$session->{stderr} = '';
-	$session->{stdout} = '';
-	$session->query_until(qr/started_$tag/,
-		"\\echo started_$tag\n$sql;\n\\echo done_$tag\n");
 }
 
 # The report of migrate_sqlite($db, $schema), one line per row.
@@ -199,7 +178,7 @@ sub live_run
 	my ($pid) = bg_query($s, 'SELECT pg_backend_pid()');
 	$r{pid} = $pid;
 
-	start_migration($s, report_query($db, $schema), $mode);
+	bg_start($s, report_query($db, $schema), $mode);
 	my $start = time();
 	my $batches_at_start = writer_batches($w);
 	my (@samples, %tmp_seen);
@@ -392,7 +371,7 @@ sub check_common
 {
 	my $s = $node->background_psql('postgres', on_error_stop => 0);
 	my ($pid) = bg_query($s, 'SELECT pg_backend_pid()');
-	start_migration($s, report_query($rj, 'crashed'), 'crash');
+	bg_start($s, report_query($rj, 'crashed'), 'crash');
 	my @f;
 	my $t0 = time();
 	while (time() - $t0 < $max_wait)

@@ -81,15 +81,6 @@ sub sidecars
 	return join(',', grep { -e "$path-$_" } qw(journal wal shm));
 }
 
-# Bytes 18 and 19 of a SQLite header: 1/1 rollback journal, 2/2 WAL.
-sub header_modes
-{
-	my ($path) = @_;
-	open(my $fh, '<:raw', $path) or die "could not open $path: $!";
-	read($fh, my $h, 20) == 20 or die "short header in $path";
-	close($fh);
-	return join('/', unpack('C C', substr($h, 18, 2)));
-}
 
 # ---------------------------------------------------------------- cluster
 my $node = PostgreSQL::Test::Cluster->new('os_side');

@@ -86,15 +86,6 @@ sub leftovers
 	  . "/$tmpfiles";
 }
 
-# Start $sql in $session without waiting; "done_<tag>" is echoed when it ends.
-sub start_query
-{
-	my ($session, $sql, $tag) = @_;
-	$session->{stderr} = '';
-	$session->{stdout} = '';
-	$session->query_until(qr/started_$tag/,
-		"\\echo started_$tag\n$sql;\n\\echo done_$tag\n");
-}
 
 # Wait until pg_stat_activity shows $pid's query matching $re; false if
 # $session's statement ends first or nothing shows within $max_wait.
@@ -134,7 +125,7 @@ for my $p (@phases)
 {
 	my ($name, $re, $delay) = @$p;
 	my $tag = 'cancel' . ++$n;
-	start_query($a, "SELECT * FROM migrate_sqlite('$big', 'target')", $tag);
+	bg_start($a, "SELECT * FROM migrate_sqlite('$big', 'target')", $tag);
 	my $seen = wait_activity($a, $pid, $re, $tag);
 	ok(defined $seen, "$name: pg_stat_activity shows the phase")
 	  or diag($a->{stderr});
@@ -182,7 +173,7 @@ $a->quit;
 {
 	my $t = $node->background_psql('postgres', on_error_stop => 0);
 	my ($tpid) = bg_query($t, 'SELECT pg_backend_pid()');
-	start_query($t, "SELECT * FROM migrate_sqlite('$big', 'target')", 'term');
+	bg_start($t, "SELECT * FROM migrate_sqlite('$big', 'target')", 'term');
 	my $seen = wait_activity($t, $tpid, qr/^migrate_sqlite: keys target\.big$/, 'term');
 	ok(defined $seen, 'terminate: the index build is under way');
 	is($node->safe_psql('postgres', "SELECT pg_terminate_backend($tpid)"), 't',
@@ -209,8 +200,8 @@ $a->quit;
 	my $s2 = $node->background_psql('postgres', on_error_stop => 0);
 	my $sql = q{SELECT string_agg(source_table || ':' || target_rows || ':' || status, ',' ORDER BY source_table)
 		FROM migrate_sqlite('%s', '%s') WHERE target_table IS NOT NULL};
-	start_query($s1, sprintf($sql, $small[0], 'one'), 'm1');
-	start_query($s2, sprintf($sql, $small[1], 'two'), 'm2');
+	bg_start($s1, sprintf($sql, $small[0], 'one'), 'm1');
+	bg_start($s2, sprintf($sql, $small[1], 'two'), 'm2');
 	my $timer = IPC::Run::timer($max_wait * 4);
 	$timer->start;
 	ok(pump_until($s1->{run}, $timer, \$s1->{stdout}, qr/done_m1/), 'first migration ends');
@@ -234,8 +225,8 @@ $a->quit;
 	my $r1 = $node->background_psql('postgres', on_error_stop => 0);
 	my $r2 = $node->background_psql('postgres', on_error_stop => 0);
 	my $sql = q{SELECT count(*) || '/' || sum(k) || '/' || count(DISTINCT t) FROM f.big};
-	start_query($r1, $sql, 'r1');
-	start_query($r2, $sql, 'r2');
+	bg_start($r1, $sql, 'r1');
+	bg_start($r2, $sql, 'r2');
 	my $timer = IPC::Run::timer($max_wait * 4);
 	$timer->start;
 	ok(pump_until($r1->{run}, $timer, \$r1->{stdout}, qr/done_r1/), 'first reader ends');
