@@ -31,8 +31,11 @@ require_root() {
 ensure_packages() {
     local missing=() p
     for p in "${REQUIRED_PACKAGES[@]}"; do
-        if ! dpkg -s "$p" >/dev/null 2>&1 ||
-           ! dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed'; then
+        # the status into a variable, not a pipe: "grep -q" quitting early
+        # would kill dpkg with SIGPIPE, and pipefail count it as missing
+        local status
+        status="$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)"
+        if [ "$status" != "install ok installed" ]; then
             missing+=("$p")
         fi
     done
