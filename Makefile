@@ -35,7 +35,7 @@ PG_CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-wrapv
 SHLIB_LINK += -fsanitize=$(SANITIZE)
 endif
 
-REGRESS = options import types datetime pushdown translate migrate migrate_names migrate_schema migrate_more
+REGRESS = options import types datetime pushdown pushdown_diff translate migrate migrate_names migrate_schema migrate_more
 
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl

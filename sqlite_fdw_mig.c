@@ -53,6 +53,7 @@ static int	sqlite_memory_limit_kb = 256 * 1024;
 
 /* sqlite_fdw_mig.report_timings */
 bool		sqlite_report_timings = true;
+bool		sqlite_enable_pushdown = true;
 
 /* What planning learns about a foreign table, kept in baserel->fdw_private. */
 typedef struct SqliteRelInfo
@@ -151,6 +152,13 @@ _PG_init(void)
 							 true,
 							 PGC_USERSET, 0,
 							 NULL, NULL, NULL);
+	DefineCustomBoolVariable("sqlite_fdw_mig.enable_pushdown",
+							 "Whether conditions may be sent to SQLite.",
+							 "Off evaluates every condition in PostgreSQL; results are the same either way.",
+							 &sqlite_enable_pushdown,
+							 true,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 	MarkGUCPrefixReserved("sqlite_fdw_mig");
 	sqlite_set_memory_limit(sqlite_memory_limit_kb);
 }
@@ -227,7 +235,8 @@ sqliteGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel,
 	{
 		RestrictInfo *ri = lfirst_node(RestrictInfo, lc);
 
-		if (sqlite_is_pushable_clause(root, baserel, ri->clause))
+		if (sqlite_enable_pushdown &&
+			sqlite_is_pushable_clause(root, baserel, ri->clause))
 			info->remote_conds = lappend(info->remote_conds, ri);
 	}
 

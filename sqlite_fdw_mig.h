@@ -502,6 +502,7 @@ extern bool sqlite_copy_progress;
 
 /* in sqlite_fdw_mig.c */
 extern bool sqlite_report_timings;
+extern bool sqlite_enable_pushdown;
 extern Oid	sqlite_ext_nsp;
 extern char *mig_qualified(Migration *m, const char *name);
 extern int	sqlite_spi_run(const char *sql, bool read_only, long count);
