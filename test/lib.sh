@@ -171,6 +171,25 @@ build_fixtures() {
 }
 
 # initdb + start a private cluster in $SCRATCH/data, sockets in $SOCKDIR.
+# Run pg_regress as the postgres OS user against the cluster on $PORT, with
+# its output in OUTDIR, on the tests given; its output is also copied to
+# OUTDIR/pg_regress.log.  Sets REGRESS_LOG and REGRESS_RC (its exit code).
+run_pg_regress() {
+    local outdir="$1"
+    shift
+    as_pg -- mkdir -p "$outdir"
+    # shellcheck disable=SC2034  # read by the calling scripts
+    REGRESS_LOG="$outdir/pg_regress.log"
+    set +e
+    (cd "$SCRATCH" && as_pg -- "$PG_REGRESS" \
+        --inputdir="$SCRATCH" --outputdir="$outdir" \
+        --bindir="$PG_BINDIR" --host="$SOCKDIR" --port="$PORT" \
+        --dbname=contrib_regression "$@") 2>&1 | tee "$REGRESS_LOG"
+    # shellcheck disable=SC2034  # read by the calling scripts
+    REGRESS_RC=${PIPESTATUS[0]}
+    set -e
+}
+
 start_cluster() {
     local locale_opt=(--locale=C.UTF-8)
     [ "$HAVE_C_UTF8" = 1 ] || locale_opt=(--no-locale)

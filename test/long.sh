@@ -217,14 +217,9 @@ part_valgrind() {
         return
     fi
     log "valgrind: server ready after $(elapsed "$t0") s; pg_regress ${VALGRIND_TESTS[*]}"
-    rlog="$vdir/regress_out/pg_regress.log"
-    set +e
-    (cd "$SCRATCH" && as_pg -- "$PG_REGRESS" \
-        --inputdir="$SCRATCH" --outputdir="$vdir/regress_out" \
-        --bindir="$PG_BINDIR" --host="$SOCKDIR" --port="$PORT" \
-        --dbname=contrib_regression "${VALGRIND_TESTS[@]}") 2>&1 | tee "$rlog"
-    rc=${PIPESTATUS[0]}
-    set -e
+    run_pg_regress "$vdir/regress_out" "${VALGRIND_TESTS[@]}"
+    rlog="$REGRESS_LOG"
+    rc=$REGRESS_RC
     r_ok=$(grep -cE '^(test +)?[[:space:]]*[^[:space:]]+[[:space:]]+\.\.\. ok' "$rlog" || true)
     r_bad=$(( ${#VALGRIND_TESTS[@]} - r_ok ))
     [ "$rc" -ne 0 ] && [ "$r_bad" -eq 0 ] && r_bad=1

@@ -49,15 +49,9 @@ read -r -d '' -a TESTS <<<"$tests" || true
 if [ "${#TESTS[@]}" -gt 0 ]; then
     start_cluster
     log "pg_regress: ${#TESTS[@]} test(s): ${TESTS[*]}"
-    as_pg -- mkdir -p "$SCRATCH/regress_out"
-    rlog="$SCRATCH/regress_out/pg_regress.log"
-    set +e
-    (cd "$SCRATCH" && as_pg -- "$PG_REGRESS" \
-        --inputdir="$SCRATCH" --outputdir="$SCRATCH/regress_out" \
-        --bindir="$PG_BINDIR" --host="$SOCKDIR" --port="$PORT" \
-        --dbname=contrib_regression "${TESTS[@]}") 2>&1 | tee "$rlog"
-    regress_rc=${PIPESTATUS[0]}
-    set -e
+    run_pg_regress "$SCRATCH/regress_out" "${TESTS[@]}"
+    rlog="$REGRESS_LOG"
+    regress_rc=$REGRESS_RC
     # PG15: "test NAME ... ok   12 ms", "... FAILED", "... failed (ignored)".
     r_ok=$(grep -cE '^(test +)?[[:space:]]*[^[:space:]]+[[:space:]]+\.\.\. (ok|failed \(ignored\))([[:space:]]|$)' "$rlog" || true)
     r_bad=$(grep -cE '^(test +)?[[:space:]]*[^[:space:]]+[[:space:]]+\.\.\. FAILED' "$rlog" || true)
