@@ -67,7 +67,7 @@ typedef struct BulkDest
 	int			nbuffered;		/* rows waiting in slots[] */
 	Size		bytes;			/* their size */
 	MemoryContext batchcxt;		/* what table_multi_insert leaks */
-	MemoryContext slotcxt;		/* the caller's: the slots and their tuples */
+	MemoryContext slotcxt;		/* the call's: the slots and their tuples */
 	int64		rows;			/* rows written */
 } BulkDest;
 
@@ -126,7 +126,7 @@ bulk_receive(TupleTableSlot *slot, DestReceiver *self)
 
 	if (d->nbuffered == d->nslots)
 	{
-		/* not in the executor's memory, which ends before the last flush */
+		/* not in the executor's memory: the slots outlive ExecutorEnd */
 		MemoryContext oldcxt = MemoryContextSwitchTo(d->slotcxt);
 
 		d->slots[d->nslots++] = table_slot_create(d->rel, NULL);
@@ -148,10 +148,11 @@ bulk_receive(TupleTableSlot *slot, DestReceiver *self)
 	{
 		/* computed in per-tuple memory, then materialized into the slot */
 		ExecComputeStoredGenerated(d->rri, d->estate, buf, CMD_INSERT);
-		ResetPerTupleExprContext(d->estate);
 	}
-	else
-		ExecMaterializeSlot(buf);	/* the scan's row memory is reset next */
+	/* the scan's row memory is reset next (a no-op if already done) */
+	ExecMaterializeSlot(buf);
+	if (d->has_generated)
+		ResetPerTupleExprContext(d->estate);
 	if (d->has_constraints)
 	{
 		ExecConstraints(d->rri, buf, d->estate);
@@ -182,12 +183,21 @@ bulk_destroy(DestReceiver *self)
 int64
 mig_bulk_copy(Migration *m, MigTable *t, Oid relid, bool *frozen)
 {
-	BulkDest   *d = palloc0(sizeof(BulkDest));
+	MemoryContext oldcxt = CurrentMemoryContext;
+	MemoryContext callcxt;
+	BulkDest   *d;
 	TupleDesc	tupdesc;
 	StringInfoData cols;
 	SPIExecuteOptions options;
+	int64		rows;
 	int			rc;
 	int			i;
+
+	/* everything of this call, freed at its end (a file may have many tables) */
+	callcxt = AllocSetContextCreate(CurrentMemoryContext, "sqlite_fdw_mig bulk load",
+									ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(callcxt);
+	d = palloc0(sizeof(BulkDest));
 
 	d->pub.receiveSlot = bulk_receive;
 	d->pub.rStartup = bulk_startup;
@@ -227,9 +237,9 @@ mig_bulk_copy(Migration *m, MigTable *t, Oid relid, bool *frozen)
 	d->estate = CreateExecutorState();
 	d->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(d->rri, d->rel, 0, NULL, 0);
-	d->slotcxt = CurrentMemoryContext;
-	d->batchcxt = AllocSetContextCreate(CurrentMemoryContext,
-										"sqlite_fdw_mig bulk load",
+	d->slotcxt = callcxt;
+	d->batchcxt = AllocSetContextCreate(callcxt,
+										"sqlite_fdw_mig bulk load batch",
 										ALLOCSET_DEFAULT_SIZES);
 
 	/*
@@ -254,8 +264,8 @@ mig_bulk_copy(Migration *m, MigTable *t, Oid relid, bool *frozen)
 	rc = SPI_execute_extended(psprintf("SELECT %s FROM pg_temp.%s", cols.data,
 									   quote_identifier(t->staging)),
 							  &options);
-	/* SPI leaves its own context current: the caller's must be kept */
-	MemoryContextSwitchTo(d->slotcxt);
+	/* SPI leaves its own context current */
+	MemoryContextSwitchTo(callcxt);
 	/* SPI calls a SELECT whose rows go to a DestNone receiver a utility */
 	if (rc != SPI_OK_UTILITY && rc != SPI_OK_SELECT)
 		elog(ERROR, "bulk load of \"%s\" failed (%d)",
@@ -267,7 +277,9 @@ mig_bulk_copy(Migration *m, MigTable *t, Oid relid, bool *frozen)
 	for (i = 0; i < d->nslots; i++)
 		ExecDropSingleTupleTableSlot(d->slots[i]);
 	FreeExecutorState(d->estate);
-	MemoryContextDelete(d->batchcxt);
 	table_close(d->rel, NoLock);
-	return d->rows;
+	rows = d->rows;
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(callcxt);
+	return rows;
 }

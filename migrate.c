@@ -557,6 +557,19 @@ take_snapshot(Migration *m, SqliteConn *src)
 	locked = GetCurrentTimestamp();
 
 	/*
+	 * The journal mode was read before the lock; switching it needs an
+	 * exclusive lock, so read now it cannot change.  A file switched to WAL
+	 * meanwhile is read in place: a copy would leave its -wal behind.
+	 */
+	if (is_wal_file(src))
+	{
+		sqlite_exec(src, "ROLLBACK");
+		FileClose(copy);
+		pfree(buf);
+		return;
+	}
+
+	/*
 	 * Through SQLite's own descriptor: closing one of ours would release
 	 * the shared lock, and any other lock this process holds on the file.
 	 */
@@ -979,17 +992,14 @@ run_steps(Migration *m)
 						ReThrowError(edata);
 					FreeErrorData(edata);
 					bad = sqlite_spi_count(s->probe);
-					if (bad > 0)
-					{
-						s->sql = psprintf("%s NOT VALID", s->sql);
-						ereport(WARNING,
-								(errmsg_plural("%s created NOT VALID: " INT64_FORMAT " row violates it",
-											   "%s created NOT VALID: " INT64_FORMAT " rows violate it",
-											   (unsigned long) bad, s->what, bad),
-								 errhint("SQLite did not enforce it. Fix the rows, then run ALTER TABLE ... VALIDATE CONSTRAINT.")));
-						mig_note(&s->table->notes, "%s created NOT VALID: " INT64_FORMAT " %s it",
-								 s->what, bad, bad == 1 ? "row violates" : "rows violate");
-					}
+					s->sql = psprintf("%s NOT VALID", s->sql);
+					ereport(WARNING,
+							(errmsg_plural("%s created NOT VALID: " INT64_FORMAT " row violates it",
+										   "%s created NOT VALID: " INT64_FORMAT " rows violate it",
+										   (unsigned long) bad, s->what, bad),
+							 errhint("SQLite did not enforce it. Fix the rows, then run ALTER TABLE ... VALIDATE CONSTRAINT.")));
+					mig_note(&s->table->notes, "%s created NOT VALID: " INT64_FORMAT " %s it",
+							 s->what, bad, bad == 1 ? "row violates" : "rows violate");
 					rc = sqlite_spi_run(s->sql, false, 0);
 					if (rc < 0)
 						elog(ERROR, "SPI_execute failed (%d): %s", rc, s->sql);
