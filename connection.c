@@ -63,6 +63,8 @@ static const char *const allowed_pragmas[] = {
 static void open_database(SqliteConn *entry);
 static void check_wal_files(sqlite3 *db, const char *path,
 							const struct stat *st);
+static void check_wal_files_or_close(sqlite3 *db, const char *path,
+									 const struct stat *st);
 static bool sidecar_writable_by_owner(const struct stat *st, const char *dir);
 static const char *server_os_user(void);
 static int	errhint_file_access(int save_errno);
@@ -269,7 +271,7 @@ open_database(SqliteConn *entry)
 	pfree(uri);
 	if (rc == SQLITE_OK)
 	{
-		check_wal_files(db, path, &st);
+		check_wal_files_or_close(db, path, &st);
 		rc = configure_handle(db, entry, &failed);
 	}
 
@@ -312,8 +314,8 @@ open_database(SqliteConn *entry)
  *
  * "db" was just opened on "path" and has read nothing yet; its header is read
  * through SQLite's own descriptor (closing another descriptor of the file
- * would release the locks this process holds on it).  On a refusal "db" is
- * closed before the ERROR.  "st" is the file's stat().
+ * would release the locks this process holds on it).  The caller closes
+ * "db" when this raises an ERROR.  "st" is the file's stat().
  */
 static void
 check_wal_files(sqlite3 *db, const char *path, const struct stat *st)
@@ -352,10 +354,6 @@ check_wal_files(sqlite3 *db, const char *path, const struct stat *st)
 			unreadable = shm_path;
 		if (unreadable != NULL)
 		{
-			int			save_errno = errno;
-
-			sqlite3_close_v2(db);
-			errno = save_errno;
 			ereport(ERROR,
 					(errcode_for_file_access(),
 					 errmsg("could not open SQLite database \"%s\"", path),
@@ -378,7 +376,6 @@ check_wal_files(sqlite3 *db, const char *path, const struct stat *st)
 
 	if (access(dir, W_OK | X_OK) != 0)
 	{
-		sqlite3_close_v2(db);
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("could not open SQLite database \"%s\"", path),
@@ -390,7 +387,6 @@ check_wal_files(sqlite3 *db, const char *path, const struct stat *st)
 
 	if (!sidecar_writable_by_owner(st, dir))
 	{
-		sqlite3_close_v2(db);
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("could not open SQLite database \"%s\"", path),
@@ -403,6 +399,22 @@ check_wal_files(sqlite3 *db, const char *path, const struct stat *st)
 	pfree(dir);
 	pfree(wal_path);
 	pfree(shm_path);
+}
+
+/* check_wal_files(); a refusal, or any other ERROR, closes "db" first. */
+static void
+check_wal_files_or_close(sqlite3 *db, const char *path, const struct stat *st)
+{
+	PG_TRY();
+	{
+		check_wal_files(db, path, st);
+	}
+	PG_CATCH();
+	{
+		sqlite3_close_v2(db);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 }
 
 /*

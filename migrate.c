@@ -894,8 +894,10 @@ run_steps(Migration *m)
 					int			usecs;
 					double		elapsed;
 					Oid			relid = get_relname_relid(s->table->pg_name, m->opts.target_nsp);
-
 					bool		frozen;
+
+					if (!OidIsValid(relid))
+						elog(ERROR, "table %s was not created", mig_qualified(m, s->table->pg_name));
 
 					/* the equivalent statement, for the plan's record */
 					s->sql = mig_insert_sql(m, s->table);
