@@ -317,11 +317,43 @@ open_database(SqliteConn *entry)
  * would release the locks this process holds on it).  The caller closes
  * "db" when this raises an ERROR.  "st" is the file's stat().
  */
+/*
+ * The main database file of an open handle, or NULL.  Its bytes are read
+ * through this, SQLite's own descriptor: a descriptor of our own would
+ * release, when closed, the POSIX locks every SQLite handle of this process
+ * holds on the file.
+ */
+static sqlite3_file *
+db_main_file(sqlite3 *db)
+{
+	sqlite3_file *fp = NULL;
+
+	if (db == NULL ||
+		sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &fp) != SQLITE_OK ||
+		fp == NULL || fp->pMethods == NULL)
+		return NULL;
+	return fp;
+}
+
+/*
+ * Is the file open on "db" in WAL mode?  Its header's read and write format
+ * versions (bytes 18 and 19) are 2.  Unreadable or short is "no": reading
+ * the file will report what is wrong.
+ */
+static bool
+header_is_wal(sqlite3 *db)
+{
+	sqlite3_file *fp = db_main_file(db);
+	unsigned char header[20];
+
+	return fp != NULL &&
+		fp->pMethods->xRead(fp, header, sizeof(header), 0) == SQLITE_OK &&
+		header[18] == 2 && header[19] == 2;
+}
+
 static void
 check_wal_files(sqlite3 *db, const char *path, const struct stat *st)
 {
-	unsigned char header[20];
-	sqlite3_file *fp = NULL;
 	char	   *wal_path;
 	char	   *shm_path;
 	char	   *dir;
@@ -329,11 +361,8 @@ check_wal_files(sqlite3 *db, const char *path, const struct stat *st)
 	const char *missing;
 	struct stat sst;
 
-	if (sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &fp) != SQLITE_OK ||
-		fp == NULL || fp->pMethods == NULL ||
-		fp->pMethods->xRead(fp, header, sizeof(header), 0) != SQLITE_OK ||
-		header[18] != 2 || header[19] != 2)
-		return;					/* not WAL, or SQLite will say what is wrong */
+	if (!header_is_wal(db))
+		return;
 
 	wal_path = psprintf("%s-wal", path);
 	shm_path = psprintf("%s-shm", path);
@@ -545,24 +574,25 @@ sqlite_close_private(SqliteConn *conn)
 	conn->db = NULL;
 }
 
-/*
- * The bytes of the database file itself, read through the connection's own
- * descriptor: a descriptor of our own would release, when closed, the POSIX
- * locks every SQLite handle of this process holds on the file.
- */
+/* The main database file of "conn" (see db_main_file). */
 static sqlite3_file *
 main_file(SqliteConn *conn)
 {
-	sqlite3_file *fp = NULL;
+	sqlite3_file *fp = db_main_file(conn->db);
 
-	if (conn->db == NULL ||
-		sqlite3_file_control(conn->db, "main", SQLITE_FCNTL_FILE_POINTER, &fp) != SQLITE_OK ||
-		fp == NULL || fp->pMethods == NULL)
+	if (fp == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
 				 errmsg("could not read SQLite database \"%s\"", conn->path),
 				 errdetail("SQLite has not opened the file.")));
 	return fp;
+}
+
+/* Is the file open on "conn" in WAL mode? */
+bool
+sqlite_file_is_wal(SqliteConn *conn)
+{
+	return header_is_wal(conn->db);
 }
 
 /* The size of the database file in bytes. */

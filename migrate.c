@@ -65,7 +65,6 @@ PG_FUNCTION_INFO_V1(migrate_sqlite_plan);
 static void parse_options(FunctionCallInfo fcinfo, MigOptions *opts);
 static void check_privileges(MigOptions *opts);
 static void create_staging_server(Migration *m);
-static bool is_wal_file(SqliteConn *src);
 static void take_snapshot(Migration *m, SqliteConn *src);
 static void run_generated_step(Migration *m, MigStep *s);
 static void run_create_step(Migration *m, MigStep *s);
@@ -501,8 +500,7 @@ create_staging_server(Migration *m)
 		SqliteConn *src = sqlite_open_private(m->opts.database,
 											  SQLITE_DEFAULT_BUSY_TIMEOUT);
 
-		if (!is_wal_file(src))
-			take_snapshot(m, src);
+		take_snapshot(m, src);
 		sqlite_close_private(src);
 	}
 
@@ -515,25 +513,14 @@ create_staging_server(Migration *m)
 }
 
 /*
- * Is the file open on "src" in WAL mode?  Its header's read and write
- * format versions (bytes 18 and 19) are 2.  A short file is "no": reading
- * it will report what is wrong.
- */
-static bool
-is_wal_file(SqliteConn *src)
-{
-	unsigned char header[20];
-
-	return sqlite_file_read(src, header, sizeof(header), 0) &&
-		header[18] == 2 && header[19] == 2;
-}
-
-/*
- * Copy the file into a temporary file of the server's (counted against
- * temp_file_limit, removed at the end of the transaction, on error, and
- * after a crash) while holding SQLite's shared lock, which writers wait
- * for, only as long as the copy takes.  The migration then reads the copy:
- * one consistent snapshot that never blocks the application.
+ * Unless the file is in WAL mode, copy it into a temporary file of the
+ * server's (counted against temp_file_limit, removed at the end of the
+ * transaction, on error, and after a crash) while holding SQLite's shared
+ * lock, which writers wait for, only as long as the copy takes.  The
+ * migration then reads the copy: one consistent snapshot that never blocks
+ * the application.  The journal mode is read under the lock, where it
+ * cannot change (switching it needs an exclusive lock): a file in WAL mode
+ * is read in place, since a copy would leave its -wal behind.
  */
 static void
 take_snapshot(Migration *m, SqliteConn *src)
@@ -542,12 +529,10 @@ take_snapshot(Migration *m, SqliteConn *src)
 	File		copy;
 	int64		offset = 0;
 	int64		size;
-	char	   *buf = palloc(65536);
+	char	   *buf;
 	TimestampTz locked;
 	long		secs;
 	int			usecs;
-
-	copy = OpenTemporaryFile(false);
 
 	/* a read in a transaction takes the shared lock and keeps it */
 	sqlite_exec(src, "BEGIN");
@@ -556,18 +541,13 @@ take_snapshot(Migration *m, SqliteConn *src)
 	sqlite_finalize(st);
 	locked = GetCurrentTimestamp();
 
-	/*
-	 * The journal mode was read before the lock; switching it needs an
-	 * exclusive lock, so read now it cannot change.  A file switched to WAL
-	 * meanwhile is read in place: a copy would leave its -wal behind.
-	 */
-	if (is_wal_file(src))
+	if (sqlite_file_is_wal(src))
 	{
 		sqlite_exec(src, "ROLLBACK");
-		FileClose(copy);
-		pfree(buf);
 		return;
 	}
+	copy = OpenTemporaryFile(false);
+	buf = palloc(65536);
 
 	/*
 	 * Through SQLite's own descriptor: closing one of ours would release
@@ -584,7 +564,8 @@ take_snapshot(Migration *m, SqliteConn *src)
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("SQLite database \"%s\" became shorter while it was copied",
 							m->opts.database),
-					 errdetail("Something wrote to the file without SQLite's locks.")));
+					 errdetail("Something wrote to the file without SQLite's locks."),
+					 errhint("Stop whatever writes to the file outside SQLite, then run the migration again.")));
 		if (FileWrite(copy, buf, n, offset, PG_WAIT_EXTENSION) != n)
 			ereport(ERROR,
 					(errcode_for_file_access(),
