@@ -13,6 +13,7 @@ OBJS = \
 	deparse.o \
 	import.o \
 	migrate.o \
+	modify.o \
 	option.o \
 	plan.o \
 	profile.o \
@@ -35,7 +36,10 @@ PG_CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-wrapv
 SHLIB_LINK += -fsanitize=$(SANITIZE)
 endif
 
-REGRESS = options import types datetime pushdown pushdown_diff translate migrate migrate_names migrate_schema migrate_more
+REGRESS = options import types datetime pushdown pushdown_diff translate write migrate migrate_names migrate_schema migrate_more
+
+# isolation specs (specs/); test/run_tests.sh runs them on its cluster
+ISOLATION = write_lock
 
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
@@ -60,4 +64,8 @@ fuzz:
 print-regress:
 	@echo $(REGRESS)
 
-.PHONY: print-regress fuzz
+# Prints the isolation spec list (used by test/run_tests.sh).
+print-isolation:
+	@echo $(ISOLATION)
+
+.PHONY: print-regress print-isolation fuzz

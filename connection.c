@@ -6,13 +6,22 @@
  *		  statements that are released on error, and the mapping of SQLite
  *		  errors to PostgreSQL errors.
  *
- * A SQLite file is untrusted input.  It is opened read-only on a URI built
- * here (never on a string the user gave), with SQLite's defensive settings,
- * and every SQL statement passes an authorizer that refuses ATTACH and
- * pragmas that change settings.  A handle is cached per foreign server for the life of the
+ * A SQLite file is untrusted input.  It is opened on a URI built here
+ * (never on a string the user gave), with SQLite's defensive settings, and
+ * every SQL statement passes an authorizer that refuses ATTACH and pragmas
+ * that change settings.  The file is opened read-only unless its server, or
+ * one of the server's foreign tables, has the option updatable; it is never
+ * created.  A handle is cached per foreign server for the life of the
  * backend; the first use in a PostgreSQL transaction starts a SQLite read
  * transaction, so every scan in that transaction sees one snapshot, and the
  * transaction end finalizes any statement left open and ends it.
+ *
+ * The first write in a PostgreSQL transaction makes that SQLite transaction
+ * a write transaction (BEGIN IMMEDIATE when nothing was read yet), with a
+ * SQLite savepoint for each PostgreSQL subtransaction that writes.  It is
+ * committed in PostgreSQL's pre-commit step, before PostgreSQL's own commit:
+ * a SQLite failure (a lock, a deferred foreign key) then aborts both.  Any
+ * other end rolls it back.
  *
  * SQLite callbacks (busy, progress, authorizer) never raise PostgreSQL
  * errors: they only decide, and the caller reports what SQLite returned.
@@ -44,7 +53,13 @@ struct SqliteConn
 	sqlite3    *db;				/* NULL when not open */
 	char	   *path;			/* the file, in TopMemoryContext */
 	int			busy_timeout;	/* milliseconds */
-	bool		xact_open;		/* a SQLite read transaction is open */
+	bool		xact_open;		/* a SQLite transaction is open */
+	bool		writable;		/* opened for reading and writing */
+	bool		write_xact;		/* this transaction has written */
+	int			sp_depth;		/* savepoints s2..sN exist up to this level */
+	bool		doomed;			/* a savepoint could not be rolled back: the
+								 * SQLite transaction is gone */
+	bool		busy_waited;	/* the busy handler ran since busy_reset */
 	bool		invalidated;	/* server options changed: reopen when idle */
 	uint32		server_hashvalue;	/* syscache hash of the server's OID */
 	dlist_head	stmts;			/* open SqliteStmts */
@@ -60,7 +75,15 @@ static const char *const allowed_pragmas[] = {
 	NULL
 };
 
-static void open_database(SqliteConn *entry);
+static void open_database(SqliteConn *entry, bool write);
+static SqliteConn *get_entry(ForeignServer *server, bool write);
+static void begin_write(SqliteConn *entry);
+static void commit_write(SqliteConn *entry);
+static void sqlite_subxact_callback(SubXactEvent event,
+									SubTransactionId mySubid,
+									SubTransactionId parentSubid, void *arg);
+static int	errcode_for_write(int rc, SqliteConn *conn);
+static char *conn_label(SqliteConn *conn);
 static void check_wal_files(sqlite3 *db, const char *path,
 							const struct stat *st);
 static void check_wal_files_or_close(sqlite3 *db, const char *path,
@@ -95,6 +118,33 @@ static int	errhint_for_sqlite(int rc, SqliteConn *conn);
 SqliteConn *
 sqlite_get_connection(ForeignServer *server)
 {
+	SqliteConn *entry = get_entry(server, false);
+
+	begin_read(entry);
+	return entry;
+}
+
+/*
+ * Return the connection for "server" with a SQLite write transaction open
+ * for the current PostgreSQL transaction, and a savepoint for each of its
+ * open subtransactions.  The caller has checked that writing is allowed.
+ */
+SqliteConn *
+sqlite_get_write_connection(ForeignServer *server)
+{
+	SqliteConn *entry = get_entry(server, true);
+
+	begin_write(entry);
+	return entry;
+}
+
+/*
+ * The cache entry of "server", its file open (for writing too if "write",
+ * or if anything of the server may be written).
+ */
+static SqliteConn *
+get_entry(ForeignServer *server, bool write)
+{
 	SqliteConn *entry;
 	bool		found;
 
@@ -107,6 +157,7 @@ sqlite_get_connection(ForeignServer *server)
 		ConnectionHash = hash_create("sqlite_fdw_mig connections", 8, &ctl,
 									 HASH_ELEM | HASH_BLOBS);
 		RegisterXactCallback(sqlite_xact_callback, NULL);
+		RegisterSubXactCallback(sqlite_subxact_callback, NULL);
 		CacheRegisterSyscacheCallback(FOREIGNSERVEROID,
 									  sqlite_inval_callback, (Datum) 0);
 	}
@@ -118,8 +169,40 @@ sqlite_get_connection(ForeignServer *server)
 		entry->path = NULL;
 		entry->busy_timeout = SQLITE_DEFAULT_BUSY_TIMEOUT;
 		entry->xact_open = false;
+		entry->writable = false;
+		entry->write_xact = false;
+		entry->sp_depth = 0;
+		entry->doomed = false;
 		entry->invalidated = false;
 		dlist_init(&entry->stmts);
+	}
+
+	if (entry->doomed)
+		ereport(ERROR,
+				(errcode(ERRCODE_IN_FAILED_SQL_TRANSACTION),
+				 errmsg("the SQLite transaction on \"%s\" was rolled back",
+						entry->path),
+				 errdetail("A subtransaction that wrote to the file failed, and its savepoint could not be rolled back."),
+				 errhint("Roll back the transaction.")));
+
+	/*
+	 * A write on a file opened read-only: reopen it if this transaction has
+	 * read nothing from it yet (a later option change made it updatable).
+	 */
+	if (write && entry->db != NULL && !entry->writable)
+	{
+		if (!dlist_is_empty(&entry->stmts) ||
+			(entry->xact_open &&
+			 sqlite3_txn_state(entry->db, "main") != SQLITE_TXN_NONE))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cannot write to SQLite database \"%s\": this transaction read it on a read-only handle",
+							entry->path),
+					 errdetail("The file was opened before the option \"updatable\" was set."),
+					 errhint("Run the write in a new transaction.")));
+		if (entry->xact_open)
+			(void) sqlite3_exec(entry->db, "ROLLBACK", NULL, NULL, NULL);
+		close_connection(entry);
 	}
 
 	/* options changed since the file was opened: reopen if nothing uses it */
@@ -140,10 +223,9 @@ sqlite_get_connection(ForeignServer *server)
 			GetSysCacheHashValue1(FOREIGNSERVEROID,
 								  ObjectIdGetDatum(server->serverid));
 		entry->invalidated = false;
-		open_database(entry);
+		open_database(entry,
+					  write || sqlite_server_may_write(server->serverid));
 	}
-
-	begin_read(entry);
 	return entry;
 }
 
@@ -171,6 +253,14 @@ sqlite_conn_path(SqliteConn *conn)
 char *
 sqlite_build_uri(const char *path)
 {
+	return sqlite_build_uri_mode(path, false);
+}
+
+/* The URI that opens "path" read-only, or for writing if "write" (never
+ * creating it: mode=rw). */
+char *
+sqlite_build_uri_mode(const char *path, bool write)
+{
 	StringInfoData buf;
 	const unsigned char *p;
 
@@ -186,7 +276,7 @@ sqlite_build_uri(const char *path)
 		else
 			appendStringInfo(&buf, "%%%02X", *p);
 	}
-	appendStringInfoString(&buf, "?mode=ro");
+	appendStringInfoString(&buf, write ? "?mode=rw" : "?mode=ro");
 	return buf.data;
 }
 
@@ -208,7 +298,7 @@ sqlite_set_memory_limit(int kilobytes)
  * On failure the handle is closed before the ERROR is raised.
  */
 static void
-open_database(SqliteConn *entry)
+open_database(SqliteConn *entry, bool write)
 {
 	const char *path = entry->path;
 	struct stat st;
@@ -263,12 +353,14 @@ open_database(SqliteConn *entry)
 				 errhint_file_access(save_errno)));
 	}
 
-	uri = sqlite_build_uri(path);
+	uri = sqlite_build_uri_mode(path, write);
 	rc = sqlite3_open_v2(uri, &db,
-						 SQLITE_OPEN_READONLY | SQLITE_OPEN_URI |
+						 (write ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) |
+						 SQLITE_OPEN_URI |
 						 SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
 						 NULL);
 	pfree(uri);
+	entry->writable = write;
 	if (rc == SQLITE_OK)
 	{
 		check_wal_files_or_close(db, path, &st);
@@ -494,7 +586,7 @@ errhint_file_access(int save_errno)
 static int
 configure_handle(sqlite3 *db, SqliteConn *entry, const char **failed)
 {
-	static const char *const setup[] = {
+	static const char *const setup_ro[] = {
 		"PRAGMA mmap_size = 0",
 		"PRAGMA cell_size_check = ON",
 		"PRAGMA query_only = ON",
@@ -503,6 +595,22 @@ configure_handle(sqlite3 *db, SqliteConn *entry, const char **failed)
 		"SELECT count(*) FROM sqlite_schema",
 		NULL
 	};
+
+	/*
+	 * A writable handle enforces the file's foreign keys (a write must not
+	 * add an orphan) and fires its triggers (they keep the application's
+	 * invariants, such as full-text indexes); trusted_schema stays off, so a
+	 * trigger may only call functions SQLite marks innocuous.
+	 */
+	static const char *const setup_rw[] = {
+		"PRAGMA mmap_size = 0",
+		"PRAGMA cell_size_check = ON",
+		"PRAGMA trusted_schema = OFF",
+		"PRAGMA foreign_keys = ON",
+		"SELECT count(*) FROM sqlite_schema",
+		NULL
+	};
+	const char *const *setup = entry->writable ? setup_rw : setup_ro;
 	int			rc;
 	int			i;
 
@@ -513,7 +621,8 @@ configure_handle(sqlite3 *db, SqliteConn *entry, const char **failed)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, NULL);
+		rc = sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER,
+							   entry->writable ? 1 : 0, NULL);
 	/* a double-quoted name that does not exist must not become a string */
 	if (rc == SQLITE_OK)
 		rc = sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DML, 0, NULL);
@@ -554,7 +663,7 @@ sqlite_open_private(const char *path, int busy_timeout)
 	conn->path = pstrdup(path);
 	conn->busy_timeout = busy_timeout;
 	dlist_init(&conn->stmts);
-	open_database(conn);
+	open_database(conn, false);
 	cb->func = private_conn_callback;
 	cb->arg = conn;
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, cb);
@@ -658,6 +767,8 @@ close_connection(SqliteConn *entry)
 		sqlite3_close_v2(entry->db);
 	entry->db = NULL;
 	entry->xact_open = false;
+	entry->write_xact = false;
+	entry->sp_depth = 0;
 }
 
 /* Start the SQLite read transaction of this PostgreSQL transaction. */
@@ -701,9 +812,168 @@ end_transaction(SqliteConn *entry)
 			close_connection(entry);
 	}
 	entry->xact_open = false;
+	entry->write_xact = false;
+	entry->sp_depth = 0;
+	entry->doomed = false;
 
 	if (entry->invalidated && entry->db != NULL)
 		close_connection(entry);
+}
+
+/*
+ * Make this PostgreSQL transaction's SQLite transaction a write transaction
+ * and add a savepoint for each open subtransaction.  With nothing read yet,
+ * BEGIN IMMEDIATE takes the write lock at once (waiting up to busy_timeout);
+ * after a read, SQLite upgrades at the first write.
+ */
+static void
+begin_write(SqliteConn *entry)
+{
+	int			level = GetCurrentTransactionNestLevel();
+
+	if (sqlite3_db_readonly(entry->db, "main") == 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("cannot write to SQLite database \"%s\": the server's OS user \"%s\" may not write the file",
+						entry->path, server_os_user()),
+				 errhint("Give the server's OS user write permission on the file and on its directory (SQLite writes a journal beside it).")));
+
+	if (entry->xact_open && !entry->write_xact &&
+		sqlite3_txn_state(entry->db, "main") == SQLITE_TXN_NONE &&
+		dlist_is_empty(&entry->stmts))
+	{
+		/* nothing read yet: start over with the write lock */
+		(void) sqlite3_exec(entry->db, "ROLLBACK", NULL, NULL, NULL);
+		entry->xact_open = false;
+	}
+	if (!entry->xact_open)
+	{
+		int			rc;
+
+		entry->busy_waited = false;
+		rc = sqlite3_exec(entry->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+		if (rc != SQLITE_OK)
+			sqlite_report_write(entry, rc, "BEGIN IMMEDIATE", NULL);
+		entry->xact_open = true;
+	}
+	if (!entry->write_xact)
+	{
+		entry->write_xact = true;
+		entry->sp_depth = 1;
+	}
+	while (entry->sp_depth < level)
+	{
+		char		sql[64];
+		int			rc;
+
+		snprintf(sql, sizeof(sql), "SAVEPOINT s%d", entry->sp_depth + 1);
+		rc = sqlite3_exec(entry->db, sql, NULL, NULL, NULL);
+		if (rc != SQLITE_OK)
+			sqlite_report_write(entry, rc, sql, NULL);
+		entry->sp_depth++;
+	}
+}
+
+/*
+ * Commit the write transaction of "entry" (pre-commit).  An ERROR aborts the
+ * PostgreSQL transaction, and the abort rolls the SQLite one back.
+ */
+static void
+commit_write(SqliteConn *entry)
+{
+	dlist_mutable_iter iter;
+	int			rc;
+
+	dlist_foreach_modify(iter, &entry->stmts)
+		finalize_stmt(dlist_container(SqliteStmt, node, iter.cur));
+	if (entry->doomed)
+		ereport(ERROR,
+				(errcode(ERRCODE_IN_FAILED_SQL_TRANSACTION),
+				 errmsg("the SQLite transaction on \"%s\" was rolled back",
+						entry->path),
+				 errdetail("A subtransaction that wrote to the file failed, and its savepoint could not be rolled back.")));
+	entry->busy_waited = false;
+	rc = sqlite3_exec(entry->db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		sqlite_report_write(entry, rc, "COMMIT", NULL);
+	entry->xact_open = false;
+	entry->write_xact = false;
+	entry->sp_depth = 0;
+}
+
+/*
+ * A subtransaction ends: release its savepoint, or roll back to it.  A
+ * savepoint that cannot be rolled back takes the whole SQLite transaction
+ * with it, and the connection refuses further use until the PostgreSQL
+ * transaction ends.
+ */
+static void
+sqlite_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						SubTransactionId parentSubid, void *arg)
+{
+	HASH_SEQ_STATUS scan;
+	SqliteConn *entry;
+	int			level;
+
+	if (event != SUBXACT_EVENT_PRE_COMMIT_SUB &&
+		event != SUBXACT_EVENT_ABORT_SUB)
+		return;
+	if (ConnectionHash == NULL)
+		return;
+
+	level = GetCurrentTransactionNestLevel();
+	hash_seq_init(&scan, ConnectionHash);
+	while ((entry = (SqliteConn *) hash_seq_search(&scan)))
+	{
+		char		sql[96];
+		int			rc;
+
+		if (entry->db == NULL || !entry->write_xact || entry->sp_depth < level)
+			continue;
+
+		if (event == SUBXACT_EVENT_PRE_COMMIT_SUB)
+		{
+			snprintf(sql, sizeof(sql), "RELEASE SAVEPOINT s%d", level);
+			rc = sqlite3_exec(entry->db, sql, NULL, NULL, NULL);
+			if (rc != SQLITE_OK)
+			{
+				hash_seq_term(&scan);
+				sqlite_report_write(entry, rc, sql, NULL);
+			}
+			entry->sp_depth = level - 1;
+			continue;
+		}
+
+		/* abort: no ERROR from here on */
+		{
+			dlist_iter	it;
+
+			/* a write statement the failure left running would block it */
+			dlist_foreach(it, &entry->stmts)
+			{
+				SqliteStmt *st = dlist_container(SqliteStmt, node, it.cur);
+
+				if (st->stmt && sqlite3_stmt_busy(st->stmt) &&
+					!sqlite3_stmt_readonly(st->stmt))
+					(void) sqlite3_reset(st->stmt);
+			}
+		}
+		sqlite3_progress_handler(entry->db, 0, NULL, NULL);
+		snprintf(sql, sizeof(sql),
+				 "ROLLBACK TO SAVEPOINT s%d; RELEASE SAVEPOINT s%d",
+				 level, level);
+		rc = sqlite3_exec(entry->db, sql, NULL, NULL, NULL);
+		sqlite3_progress_handler(entry->db, 1000, sqlite_progress_handler, NULL);
+		entry->sp_depth = level - 1;
+		if (rc != SQLITE_OK)
+		{
+			(void) sqlite3_exec(entry->db, "ROLLBACK", NULL, NULL, NULL);
+			entry->xact_open = false;
+			entry->write_xact = false;
+			entry->sp_depth = 0;
+			entry->doomed = true;
+		}
+	}
 }
 
 static void
@@ -714,6 +984,41 @@ sqlite_xact_callback(XactEvent event, void *arg)
 
 	switch (event)
 	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PARALLEL_PRE_COMMIT:
+			/* SQLite commits first: its failure aborts PostgreSQL's too */
+			hash_seq_init(&scan, ConnectionHash);
+			while ((entry = (SqliteConn *) hash_seq_search(&scan)))
+			{
+				if (entry->db != NULL && (entry->write_xact || entry->doomed))
+				{
+					PG_TRY();
+					{
+						commit_write(entry);
+					}
+					PG_CATCH();
+					{
+						hash_seq_term(&scan);
+						PG_RE_THROW();
+					}
+					PG_END_TRY();
+				}
+			}
+			return;
+		case XACT_EVENT_PRE_PREPARE:
+			hash_seq_init(&scan, ConnectionHash);
+			while ((entry = (SqliteConn *) hash_seq_search(&scan)))
+			{
+				if (entry->write_xact || entry->doomed)
+				{
+					hash_seq_term(&scan);
+					ereport(ERROR,
+							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+							 errmsg("cannot prepare a transaction that wrote to the %s",
+									conn_label(entry))));
+				}
+			}
+			return;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_ABORT:
@@ -861,6 +1166,162 @@ sqlite_report(SqliteConn *conn, int rc, const char *sql)
 }
 
 /*
+ * Raise an ERROR for SQLite result code "rc" from a write to SQLite table
+ * "table" (NULL: the transaction itself, BEGIN or COMMIT).  Constraint
+ * failures get PostgreSQL's SQLSTATEs, with SQLite's message in the detail;
+ * a write that lost a race with another connection gets 40001, so the
+ * caller retries.
+ */
+void
+sqlite_report_write(SqliteConn *conn, int rc, const char *sql,
+					const char *table)
+{
+	const char *raw = conn->db ? sqlite3_errmsg(conn->db) : sqlite3_errstr(rc);
+	char	   *msg = sqlite_printable(raw, strlen(raw), 1000);
+	int			code = errcode_for_write(rc, conn);
+	char	   *what;
+
+	CHECK_FOR_INTERRUPTS();
+	if ((rc & 0xff) == SQLITE_INTERRUPT)
+		ereport(ERROR,
+				(errcode(ERRCODE_QUERY_CANCELED),
+				 errmsg("canceling statement due to user request")));
+
+	what = table ? psprintf("SQLite table \"%s\"", table) : conn_label(conn);
+
+	switch (rc)
+	{
+		case SQLITE_CONSTRAINT_UNIQUE:
+		case SQLITE_CONSTRAINT_PRIMARYKEY:
+		case SQLITE_CONSTRAINT_ROWID:
+			ereport(ERROR,
+					(errcode(code),
+					 errmsg("duplicate key value violates a unique constraint of %s", what),
+					 errdetail("SQLite: %s.", msg)));
+			break;
+		case SQLITE_CONSTRAINT_NOTNULL:
+			ereport(ERROR,
+					(errcode(code),
+					 errmsg("null value violates a not-null constraint of %s", what),
+					 errdetail("SQLite: %s.", msg)));
+			break;
+		case SQLITE_CONSTRAINT_CHECK:
+			ereport(ERROR,
+					(errcode(code),
+					 errmsg("new row violates a check constraint of %s", what),
+					 errdetail("SQLite: %s.", msg)));
+			break;
+		case SQLITE_CONSTRAINT_FOREIGNKEY:
+			ereport(ERROR,
+					(errcode(code),
+					 errmsg("a change to %s violates a foreign key constraint", what),
+					 errdetail("SQLite: %s.", msg),
+					 table ? 0 :
+					 errhint("A deferred foreign key of the SQLite file was still violated at commit.")));
+			break;
+		case SQLITE_CONSTRAINT_TRIGGER:
+			ereport(ERROR,
+					(errcode(code),
+					 errmsg("a trigger of %s refused the change", what),
+					 errdetail("SQLite: %s.", msg)));
+			break;
+		case SQLITE_CONSTRAINT_DATATYPE:
+			ereport(ERROR,
+					(errcode(code),
+					 errmsg("a value does not fit a column of STRICT %s", what),
+					 errdetail("SQLite: %s.", msg)));
+			break;
+		default:
+			break;
+	}
+
+	if (code == ERRCODE_LOCK_NOT_AVAILABLE)
+		ereport(ERROR,
+				(errcode(code),
+				 errmsg("could not obtain the write lock on the %s", conn_label(conn)),
+				 errdetail("Another connection held it for longer than busy_timeout (%d ms).",
+						   conn->busy_timeout),
+				 errhint("Raise the server option \"busy_timeout\" to wait longer.")));
+
+	if (code == ERRCODE_T_R_SERIALIZATION_FAILURE)
+		ereport(ERROR,
+				(errcode(code),
+				 errmsg("could not serialize access to %s", what),
+				 errdetail("Another connection wrote to the file after this transaction read it (SQLite: %s).",
+						   msg),
+				 errhint("Retry the transaction.")));
+
+	ereport(ERROR,
+			(errcode(code),
+			 table ? errmsg("could not write to %s in \"%s\"", what, conn->path) :
+			 errmsg("could not write to %s", what),
+			 errdetail_for_sqlite(rc, msg, conn),
+			 errhint_for_sqlite(rc, conn),
+			 sql ? errcontext("SQLite statement: %s", sql) : 0));
+}
+
+/*
+ * "SQLite database of server "name"" for messages about a cached connection
+ * (stable, unlike the path), else "SQLite database "path"".
+ */
+static char *
+conn_label(SqliteConn *conn)
+{
+	ForeignServer *server = NULL;
+
+	if (OidIsValid(conn->serverid))
+		server = GetForeignServerExtended(conn->serverid, FSV_MISSING_OK);
+	if (server != NULL)
+		return psprintf("SQLite database of server \"%s\"", server->servername);
+	return psprintf("SQLite database \"%s\"", conn->path);
+}
+
+/* Reset the record of busy waits before a write (see errcode_for_write). */
+void
+sqlite_busy_reset(SqliteConn *conn)
+{
+	conn->busy_waited = false;
+}
+
+/*
+ * The SQLSTATE for SQLite result code "rc" from a write.  SQLITE_BUSY that
+ * the busy handler never saw is SQLite refusing to wait because waiting
+ * could deadlock (this transaction read the file, another wants to commit),
+ * and a stale WAL snapshot is a lost race: both are serialization failures.
+ */
+static int
+errcode_for_write(int rc, SqliteConn *conn)
+{
+	switch (rc)
+	{
+		case SQLITE_CONSTRAINT_UNIQUE:
+		case SQLITE_CONSTRAINT_PRIMARYKEY:
+		case SQLITE_CONSTRAINT_ROWID:
+			return ERRCODE_UNIQUE_VIOLATION;
+		case SQLITE_CONSTRAINT_NOTNULL:
+			return ERRCODE_NOT_NULL_VIOLATION;
+		case SQLITE_CONSTRAINT_CHECK:
+			return ERRCODE_CHECK_VIOLATION;
+		case SQLITE_CONSTRAINT_FOREIGNKEY:
+			return ERRCODE_FOREIGN_KEY_VIOLATION;
+		case SQLITE_CONSTRAINT_TRIGGER:
+			return ERRCODE_TRIGGERED_ACTION_EXCEPTION;
+		case SQLITE_CONSTRAINT_DATATYPE:
+			return ERRCODE_DATATYPE_MISMATCH;
+		case SQLITE_BUSY_SNAPSHOT:
+			return ERRCODE_T_R_SERIALIZATION_FAILURE;
+		default:
+			break;
+	}
+	if ((rc & 0xff) == SQLITE_BUSY && !conn->busy_waited &&
+		conn->busy_timeout > 0)
+		return ERRCODE_T_R_SERIALIZATION_FAILURE;
+	if ((rc & 0xff) == SQLITE_READONLY && rc == SQLITE_READONLY)
+		return ERRCODE_INSUFFICIENT_PRIVILEGE;
+	return errcode_for_sqlite(rc);
+}
+
+/*
  * Add the detail for SQLite result code "rc" with SQLite's message "msg"
  * (for ereport).  SQLite says "attempt to write a readonly database" for
  * several states of the files beside the database that a read-only
@@ -985,6 +1446,7 @@ sqlite_busy_handler(void *arg, int count)
 
 	if (QueryCancelPending || ProcDiePending)
 		return 0;
+	entry->busy_waited = true;
 	if (count == 0)
 		entry->busy_start = now;
 	elapsed = TimestampDifferenceMilliseconds(entry->busy_start, now);

@@ -15,7 +15,10 @@
 
 #include <limits.h>
 
+#include "access/genam.h"
+#include "access/htup_details.h"
 #include "access/reloptions.h"
+#include "access/table.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_foreign_server.h"
 #include "catalog/pg_foreign_table.h"
@@ -27,6 +30,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/varlena.h"
 
 #include "sqlite_fdw_mig.h"
@@ -42,11 +46,16 @@ static const SqliteOption valid_options[] = {
 	/* server */
 	{"database", ForeignServerRelationId},
 	{"busy_timeout", ForeignServerRelationId},
+	{"updatable", ForeignServerRelationId},
+	{"batch_size", ForeignServerRelationId},
 	/* foreign table */
 	{"table", ForeignTableRelationId},
 	{"rows", ForeignTableRelationId},
+	{"updatable", ForeignTableRelationId},
+	{"batch_size", ForeignTableRelationId},
 	/* column */
 	{"column_name", AttributeRelationId},
+	{"key", AttributeRelationId},
 	{"datetime_unit", AttributeRelationId},
 	{"check_type", AttributeRelationId},
 	{NULL, InvalidOid}
@@ -55,6 +64,7 @@ static const SqliteOption valid_options[] = {
 static const char *context_name(Oid context);
 static void report_unknown_option(const char *name, Oid context);
 static int	parse_busy_timeout(const char *value);
+static int	parse_batch_size(const char *value);
 
 PG_FUNCTION_INFO_V1(sqlite_fdw_mig_validator);
 
@@ -103,6 +113,16 @@ sqlite_fdw_mig_validator(PG_FUNCTION_ARGS)
 		}
 		else if (strcmp(def->defname, "busy_timeout") == 0)
 			(void) parse_busy_timeout(value);
+		else if (strcmp(def->defname, "updatable") == 0)
+		{
+			/* like "database": only a role that may write files sets it */
+			if (defGetBoolean(def))
+				sqlite_check_write_privilege("set option \"updatable\"");
+		}
+		else if (strcmp(def->defname, "key") == 0)
+			(void) defGetBoolean(def);
+		else if (strcmp(def->defname, "batch_size") == 0)
+			(void) parse_batch_size(value);
 		else if (strcmp(def->defname, "table") == 0 ||
 				 strcmp(def->defname, "column_name") == 0)
 		{
@@ -221,6 +241,23 @@ parse_busy_timeout(const char *value)
 	return (int) ms;
 }
 
+/* Parse a batch_size value (1 to 10000) or raise an ERROR. */
+static int
+parse_batch_size(const char *value)
+{
+	char	   *end;
+	long		n;
+
+	errno = 0;
+	n = strtol(value, &end, 10);
+	if (errno != 0 || end == value || *end != '\0' || n < 1 || n > 10000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for option \"batch_size\": \"%s\"", value),
+				 errhint("Give a number of rows between 1 and 10000.")));
+	return (int) n;
+}
+
 /*
  * Parse a datetime_unit value or raise an ERROR.  Returns the unit.
  */
@@ -303,6 +340,126 @@ sqlite_check_read_privilege(const char *what)
 				 errmsg("permission denied to %s", what),
 				 errdetail("Only superusers and roles with privileges of the \"%s\" role may read SQLite files on the server.",
 						   "pg_read_server_files")));
+}
+
+/*
+ * Raise an ERROR unless the current role may write files on the server:
+ * superusers and members of pg_write_server_files.  "what" completes the
+ * message "permission denied to ...".
+ */
+void
+sqlite_check_write_privilege(const char *what)
+{
+	if (!has_privs_of_role(GetUserId(), ROLE_PG_WRITE_SERVER_FILES))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to %s", what),
+				 errdetail("Only superusers and roles with privileges of the \"%s\" role may allow writes to SQLite files on the server.",
+						   "pg_write_server_files")));
+}
+
+/* The value of boolean option "name" in "options", or -1 if absent. */
+static int
+bool_option(List *options, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, options)
+	{
+		DefElem    *def = (DefElem *) lfirst(lc);
+
+		if (strcmp(def->defname, name) == 0)
+			return defGetBoolean(def) ? 1 : 0;
+	}
+	return -1;
+}
+
+/* The value of integer option "name" in "options", or -1 if absent. */
+static int
+batch_option(List *options)
+{
+	ListCell   *lc;
+
+	foreach(lc, options)
+	{
+		DefElem    *def = (DefElem *) lfirst(lc);
+
+		if (strcmp(def->defname, "batch_size") == 0)
+			return parse_batch_size(defGetString(def));
+	}
+	return -1;
+}
+
+/*
+ * May foreign table "relid" be written?  Its own "updatable" option, or
+ * else its server's; false when neither says.
+ */
+bool
+sqlite_table_updatable(Oid relid)
+{
+	ForeignTable *table = GetForeignTable(relid);
+	int			v = bool_option(table->options, "updatable");
+
+	if (v < 0)
+		v = bool_option(GetForeignServer(table->serverid)->options, "updatable");
+	return v == 1;
+}
+
+/*
+ * May anything of server "serverid" be written: the server's "updatable"
+ * option, or that of one of its foreign tables?  Decides whether the file
+ * is opened for writing.
+ */
+bool
+sqlite_server_may_write(Oid serverid)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		result = false;
+
+	if (bool_option(GetForeignServer(serverid)->options, "updatable") == 1)
+		return true;
+
+	/* pg_foreign_table has no index on the server: it is small */
+	rel = table_open(ForeignTableRelationId, AccessShareLock);
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
+	while (!result && HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_foreign_table ft = (Form_pg_foreign_table) GETSTRUCT(tup);
+		Datum		datum;
+		bool		isnull;
+
+		if (ft->ftserver != serverid)
+			continue;
+		datum = heap_getattr(tup, Anum_pg_foreign_table_ftoptions,
+							 RelationGetDescr(rel), &isnull);
+		if (!isnull &&
+			bool_option(untransformRelOptions(datum), "updatable") == 1)
+			result = true;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return result;
+}
+
+/* The batch_size of foreign table "relid" (its own, its server's, or 1). */
+int
+sqlite_table_batch_size(Oid relid)
+{
+	ForeignTable *table = GetForeignTable(relid);
+	int			n = batch_option(table->options);
+
+	if (n < 0)
+		n = batch_option(GetForeignServer(table->serverid)->options);
+	return n < 0 ? 1 : n;
+}
+
+/* Does column "attnum" of "relid" have the option key 'true'? */
+bool
+sqlite_column_is_key(Oid relid, AttrNumber attnum)
+{
+	return bool_option(GetForeignColumnOptions(relid, attnum), "key") == 1;
 }
 
 /*

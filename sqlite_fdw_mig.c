@@ -43,6 +43,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/sampling.h"
+#include "utils/tuplestore.h"
 
 #include "sqlite_fdw_mig.h"
 
@@ -61,6 +62,7 @@ typedef struct SqliteRelInfo
 	char	   *table;			/* SQLite table name */
 	const char *rowid;			/* its rowid alias, or NULL */
 	List	   *remote_conds;	/* RestrictInfos SQLite pre-filters on */
+	bool		writes;			/* the statement writes to this server */
 } SqliteRelInfo;
 
 /* The slots of ForeignScan.fdw_private. */
@@ -69,7 +71,9 @@ enum SqliteScanPrivate
 	ScanPrivateSql,				/* SELECT sent to SQLite (String) */
 	ScanPrivateRetrievedAttrs,	/* attnums of its columns 2..n (IntList) */
 	ScanPrivateHasRowid,		/* whether column 1 is the rowid (Integer) */
-	ScanPrivateRowsMode			/* SqliteRowsMode (Integer) */
+	ScanPrivateRowsMode,		/* SqliteRowsMode (Integer) */
+	ScanPrivateMaterialize		/* read every row before returning one
+								 * (Integer) */
 };
 
 /* The execution state of a scan (or of ANALYZE's sampling read). */
@@ -90,6 +94,12 @@ typedef struct SqliteScanState
 	List	   *param_exprs;	/* ExprStates of the values to bind */
 	bool		params_bound;
 	int64		rows;			/* rows returned, for progress reports */
+	bool		materialize;	/* the statement writes to this file */
+	Tuplestorestate *store;		/* then: every row, and its rowid last */
+	TupleDesc	storedesc;
+	TupleTableSlot *storeslot;
+	bool		stored;			/* the store is filled */
+	MemoryContext scancxt;		/* the scan's own context */
 } SqliteScanState;
 
 void		_PG_init(void);
@@ -120,7 +130,10 @@ static int	sqlite_acquire_sample_rows(Relation relation, int elevel,
 static ForeignServer *server_of(Oid relid);
 static void scan_setup(SqliteScanState *ss, Relation rel, const char *sql,
 					   bool has_rowid, List *retrieved_attrs,
-					   SqliteRowsMode rows_mode);
+					   SqliteRowsMode rows_mode, bool write);
+static bool scan_next(SqliteScanState *ss, TupleTableSlot *slot);
+static void scan_fill_store(SqliteScanState *ss, TupleTableSlot *slot);
+static bool contains_exec_param(Node *node, void *context);
 static bool row_wanted(SqliteScanState *ss);
 static void scan_convert_row(SqliteScanState *ss, Datum *values, bool *nulls);
 static void scan_error_callback(void *arg);
@@ -193,6 +206,22 @@ sqlite_fdw_mig_handler(PG_FUNCTION_ARGS)
 	routine->AnalyzeForeignTable = sqliteAnalyzeForeignTable;
 	routine->ImportForeignSchema = sqliteImportForeignSchema;
 
+	/* writes: modify.c */
+	routine->AddForeignUpdateTargets = sqliteAddForeignUpdateTargets;
+	routine->PlanForeignModify = sqlitePlanForeignModify;
+	routine->BeginForeignModify = sqliteBeginForeignModify;
+	routine->ExecForeignInsert = sqliteExecForeignInsert;
+	routine->ExecForeignBatchInsert = sqliteExecForeignBatchInsert;
+	routine->GetForeignModifyBatchSize = sqliteGetForeignModifyBatchSize;
+	routine->ExecForeignUpdate = sqliteExecForeignUpdate;
+	routine->ExecForeignDelete = sqliteExecForeignDelete;
+	routine->EndForeignModify = sqliteEndForeignModify;
+	routine->BeginForeignInsert = sqliteBeginForeignInsert;
+	routine->EndForeignInsert = sqliteEndForeignInsert;
+	routine->IsForeignRelUpdatable = sqliteIsForeignRelUpdatable;
+	routine->ExplainForeignModify = sqliteExplainForeignModify;
+	routine->ExecForeignTruncate = sqliteExecForeignTruncate;
+
 	PG_RETURN_POINTER(routine);
 }
 
@@ -221,7 +250,11 @@ sqliteGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel,
 	baserel->fdw_private = info;
 	info->table = sqlite_table_name(foreigntableid);
 
-	conn = sqlite_get_connection(server_of(foreigntableid));
+	info->writes = sqlite_statement_writes_server(root,
+												   GetForeignTable(foreigntableid)->serverid);
+	conn = info->writes ?
+		sqlite_get_write_connection(server_of(foreigntableid)) :
+		sqlite_get_connection(server_of(foreigntableid));
 	info->rowid = sqlite_rowid_alias(conn, info->table, &exists);
 	if (!exists)
 		ereport(ERROR,
@@ -235,7 +268,12 @@ sqliteGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel,
 	{
 		RestrictInfo *ri = lfirst_node(RestrictInfo, lc);
 
+		/*
+		 * A statement that writes reads each table once, before writing: a
+		 * condition on a value that changes per rescan stays local.
+		 */
 		if (sqlite_enable_pushdown &&
+			!(info->writes && contains_exec_param((Node *) ri->clause, NULL)) &&
 			sqlite_is_pushable_clause(root, baserel, ri->clause))
 			info->remote_conds = lappend(info->remote_conds, ri);
 	}
@@ -304,10 +342,22 @@ sqliteGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 	table_close(rel, NoLock);
 
 	return make_foreignscan(tlist, scan_clauses, baserel->relid, params_list,
-							list_make4(makeString(sql.data), retrieved_attrs,
+							list_make5(makeString(sql.data), retrieved_attrs,
 									   makeInteger(info->rowid != NULL),
-									   makeInteger(rows_mode)),
+									   makeInteger(rows_mode),
+									   makeInteger(info->writes)),
 							NIL, NIL, outer_plan);
+}
+
+/* Does "node" hold a PARAM_EXEC Param (a value set per rescan)? */
+static bool
+contains_exec_param(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXEC)
+		return true;
+	return expression_tree_walker(node, contains_exec_param, context);
 }
 
 /*
@@ -317,7 +367,7 @@ sqliteGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
  */
 static void
 scan_setup(SqliteScanState *ss, Relation rel, const char *sql, bool has_rowid,
-		   List *retrieved_attrs, SqliteRowsMode rows_mode)
+		   List *retrieved_attrs, SqliteRowsMode rows_mode, bool write)
 {
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 	Oid			relid = RelationGetRelid(rel);
@@ -326,7 +376,8 @@ scan_setup(SqliteScanState *ss, Relation rel, const char *sql, bool has_rowid,
 
 	ss->rel = rel;
 	ss->table = sqlite_table_name(relid);
-	ss->conn = sqlite_get_connection(server_of(relid));
+	ss->conn = write ? sqlite_get_write_connection(server_of(relid)) :
+		sqlite_get_connection(server_of(relid));
 	ss->sql = pstrdup(sql);
 	ss->has_rowid = has_rowid;
 	ss->ncols = list_length(retrieved_attrs);
@@ -387,7 +438,10 @@ sqliteBeginForeignScan(ForeignScanState *node, int eflags)
 			   strVal(list_nth(fsplan->fdw_private, ScanPrivateSql)),
 			   intVal(list_nth(fsplan->fdw_private, ScanPrivateHasRowid)) != 0,
 			   (List *) list_nth(fsplan->fdw_private, ScanPrivateRetrievedAttrs),
-			   (SqliteRowsMode) intVal(list_nth(fsplan->fdw_private, ScanPrivateRowsMode)));
+			   (SqliteRowsMode) intVal(list_nth(fsplan->fdw_private, ScanPrivateRowsMode)),
+			   intVal(list_nth(fsplan->fdw_private, ScanPrivateMaterialize)) != 0);
+	ss->materialize = intVal(list_nth(fsplan->fdw_private, ScanPrivateMaterialize)) != 0;
+	ss->scancxt = CurrentMemoryContext;
 	ss->param_exprs = ExecInitExprList(fsplan->fdw_exprs, (PlanState *) node);
 	ss->params_bound = false;
 }
@@ -521,22 +575,115 @@ sqliteIterateForeignScan(ForeignScanState *node)
 	if (!ss->params_bound)
 		bind_params(ss, node->ss.ps.ps_ExprContext);
 
+	if (ss->materialize)
+	{
+		/* read the whole table before the statement writes to the file */
+		if (!ss->stored)
+			scan_fill_store(ss, slot);
+		if (!tuplestore_gettupleslot(ss->store, true, false, ss->storeslot))
+			return slot;
+		{
+			int			natts = slot->tts_tupleDescriptor->natts;
+			bool		isnull;
+			Datum		rowid;
+
+			slot_getallattrs(ss->storeslot);
+			memcpy(slot->tts_values, ss->storeslot->tts_values, natts * sizeof(Datum));
+			memcpy(slot->tts_isnull, ss->storeslot->tts_isnull, natts * sizeof(bool));
+			ExecStoreVirtualTuple(slot);
+			rowid = slot_getattr(ss->storeslot, natts + 1, &isnull);
+			if (!isnull)
+				sqlite_rowid_to_tid(DatumGetInt64(rowid), &slot->tts_tid);
+		}
+		return slot;
+	}
+
+	if (!scan_next(ss, slot))
+		return slot;
+
+	/* a migration's copy shows in pg_stat_progress_copy */
+	if (sqlite_copy_progress && ++ss->rows % 1024 == 0)
+		pgstat_progress_update_param(PROGRESS_COPY_TUPLES_PROCESSED, ss->rows);
+	return slot;
+}
+
+/*
+ * Step to the next wanted row and store it, converted, in "slot" (cleared);
+ * false at the end.  A rowid table's rowid goes into the slot's ctid, which
+ * UPDATE and DELETE use to find the row again.
+ */
+static bool
+scan_next(SqliteScanState *ss, TupleTableSlot *slot)
+{
 	do
 	{
 		CHECK_FOR_INTERRUPTS();
 		if (sqlite_step(ss->stmt) == SQLITE_DONE)
-			return slot;
+			return false;
 	} while (ss->rows_mode != SQLITE_ROWS_ALL && !row_wanted(ss));
 
 	/* the executor runs us in per-tuple memory, reset for every row */
 	memset(slot->tts_isnull, true, slot->tts_tupleDescriptor->natts * sizeof(bool));
 	scan_convert_row(ss, slot->tts_values, slot->tts_isnull);
 	ExecStoreVirtualTuple(slot);
+	if (ss->has_rowid)
+		sqlite_rowid_to_tid(sqlite3_column_int64(ss->stmt->stmt, 0), &slot->tts_tid);
+	return true;
+}
 
-	/* a migration's copy shows in pg_stat_progress_copy */
-	if (sqlite_copy_progress && ++ss->rows % 1024 == 0)
-		pgstat_progress_update_param(PROGRESS_COPY_TUPLES_PROCESSED, ss->rows);
-	return slot;
+/*
+ * Read every row of the scan into a tuplestore (work_mem, then a temporary
+ * file), with the rowid as an extra last column.  A statement that writes to
+ * the file reads this way: SQLite would otherwise show a scan the rows the
+ * same statement inserts or moves, as PostgreSQL never does.
+ */
+static void
+scan_fill_store(SqliteScanState *ss, TupleTableSlot *slot)
+{
+	TupleDesc	desc = slot->tts_tupleDescriptor;
+	int			natts = desc->natts;
+	MemoryContext rowcxt;
+	MemoryContext oldcxt;
+	Datum	   *values;
+	bool	   *nulls;
+
+	if (ss->store == NULL)
+	{
+		int			i;
+
+		oldcxt = MemoryContextSwitchTo(ss->scancxt);
+		ss->storedesc = CreateTemplateTupleDesc(natts + 1);
+		for (i = 0; i < natts; i++)
+			TupleDescCopyEntry(ss->storedesc, i + 1, desc, i + 1);
+		TupleDescInitEntry(ss->storedesc, natts + 1, "rowid", INT8OID, -1, 0);
+		ss->store = tuplestore_begin_heap(false, false, work_mem);
+		ss->storeslot = MakeSingleTupleTableSlot(ss->storedesc, &TTSOpsMinimalTuple);
+		MemoryContextSwitchTo(oldcxt);
+	}
+	values = palloc(sizeof(Datum) * (natts + 1));
+	nulls = palloc(sizeof(bool) * (natts + 1));
+	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "sqlite_fdw_mig store row",
+								   ALLOCSET_DEFAULT_SIZES);
+	for (;;)
+	{
+		MemoryContextReset(rowcxt);
+		oldcxt = MemoryContextSwitchTo(rowcxt);
+		if (!scan_next(ss, slot))
+		{
+			MemoryContextSwitchTo(oldcxt);
+			break;
+		}
+		memcpy(values, slot->tts_values, natts * sizeof(Datum));
+		memcpy(nulls, slot->tts_isnull, natts * sizeof(bool));
+		nulls[natts] = !ss->has_rowid;
+		values[natts] = ss->has_rowid ?
+			Int64GetDatum(sqlite3_column_int64(ss->stmt->stmt, 0)) : (Datum) 0;
+		MemoryContextSwitchTo(oldcxt);
+		tuplestore_putvalues(ss->store, ss->storedesc, values, nulls);
+	}
+	MemoryContextDelete(rowcxt);
+	ExecClearTuple(slot);
+	ss->stored = true;
 }
 
 /*
@@ -559,6 +706,12 @@ sqliteReScanForeignScan(ForeignScanState *node)
 {
 	SqliteScanState *ss = (SqliteScanState *) node->fdw_state;
 
+	/* a stored scan has no rescan-dependent conditions: read it again */
+	if (ss->materialize && ss->stored)
+	{
+		tuplestore_rescan(ss->store);
+		return;
+	}
 	sqlite_reset(ss->stmt);
 	ss->params_bound = false;
 }
@@ -570,6 +723,12 @@ sqliteEndForeignScan(ForeignScanState *node)
 
 	if (ss && ss->stmt)
 		sqlite_finalize(ss->stmt);
+	if (ss && ss->store)
+	{
+		ExecDropSingleTupleTableSlot(ss->storeslot);
+		tuplestore_end(ss->store);
+		ss->store = NULL;
+	}
 }
 
 /* EXPLAIN VERBOSE shows the statement sent to SQLite. */
@@ -653,7 +812,8 @@ sqlite_acquire_sample_rows(Relation relation, int elevel, HeapTuple *rows,
 	}
 	appendStringInfoString(&sql, " FROM \"main\".");
 	sqlite_append_ident(&sql, sqlite_table_name(relid));
-	scan_setup(&ss, relation, sql.data, rowid != NULL, attrs, SQLITE_ROWS_ALL);
+	scan_setup(&ss, relation, sql.data, rowid != NULL, attrs, SQLITE_ROWS_ALL,
+			   false);
 
 	values = palloc(sizeof(Datum) * tupdesc->natts);
 	nulls = palloc(sizeof(bool) * tupdesc->natts);

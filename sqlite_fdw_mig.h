@@ -16,7 +16,10 @@
 #include "lib/ilist.h"
 #include "lib/stringinfo.h"
 #include "nodes/execnodes.h"
+#include "nodes/parsenodes.h"
 #include "nodes/pathnodes.h"
+#include "nodes/plannodes.h"
+#include "commands/explain.h"
 #include "utils/jsonb.h"
 #include "utils/relcache.h"
 
@@ -66,6 +69,11 @@ extern SqliteDatetimeUnit sqlite_column_datetime_unit(Oid relid,
 													  AttrNumber attnum);
 extern SqliteDatetimeUnit sqlite_parse_datetime_unit(const char *value);
 extern void sqlite_check_read_privilege(const char *what);
+extern void sqlite_check_write_privilege(const char *what);
+extern bool sqlite_table_updatable(Oid relid);
+extern bool sqlite_server_may_write(Oid serverid);
+extern int	sqlite_table_batch_size(Oid relid);
+extern bool sqlite_column_is_key(Oid relid, AttrNumber attnum);
 extern SqliteRowsMode sqlite_parse_rows_mode(const char *value);
 extern SqliteRowsMode sqlite_table_rows_mode(Oid relid);
 extern char *sqlite_column_check_type(Oid relid, AttrNumber attnum);
@@ -93,6 +101,7 @@ typedef struct SqliteStmt
 } SqliteStmt;
 
 extern SqliteConn *sqlite_get_connection(ForeignServer *server);
+extern SqliteConn *sqlite_get_write_connection(ForeignServer *server);
 extern SqliteConn *sqlite_open_private(const char *path, int busy_timeout);
 extern void sqlite_close_private(SqliteConn *conn);
 extern bool sqlite_file_is_wal(SqliteConn *conn);
@@ -106,7 +115,11 @@ extern int	sqlite_step(SqliteStmt *st);
 extern void sqlite_reset(SqliteStmt *st);
 extern void sqlite_finalize(SqliteStmt *st);
 extern void sqlite_report(SqliteConn *conn, int rc, const char *sql) pg_attribute_noreturn();
+extern void sqlite_report_write(SqliteConn *conn, int rc, const char *sql,
+								const char *table) pg_attribute_noreturn();
+extern void sqlite_busy_reset(SqliteConn *conn);
 extern char *sqlite_build_uri(const char *path);
+extern char *sqlite_build_uri_mode(const char *path, bool write);
 extern void sqlite_set_memory_limit(int kilobytes);
 
 /* ---------------------------------------------------------------------
@@ -192,6 +205,50 @@ extern void sqlite_deparse_select(StringInfo buf, PlannerInfo *root,
 								  List **retrieved_attrs, List **params_list);
 extern void sqlite_append_ident(StringInfo buf, const char *name);
 extern void sqlite_append_ident_utf8(StringInfo buf, const char *utf8);
+
+/* ---------------------------------------------------------------------
+ * in modify.c
+ * ---------------------------------------------------------------------
+ */
+extern void sqlite_rowid_to_tid(int64 rowid, ItemPointer tid);
+extern bool sqlite_statement_writes_server(PlannerInfo *root, Oid serverid);
+extern int	sqliteIsForeignRelUpdatable(Relation rel);
+extern void sqliteAddForeignUpdateTargets(PlannerInfo *root, Index rtindex,
+										  RangeTblEntry *target_rte,
+										  Relation target_relation);
+extern List *sqlitePlanForeignModify(PlannerInfo *root, ModifyTable *plan,
+									 Index resultRelation, int subplan_index);
+extern void sqliteBeginForeignModify(ModifyTableState *mtstate,
+									 ResultRelInfo *rinfo, List *fdw_private,
+									 int subplan_index, int eflags);
+extern void sqliteBeginForeignInsert(ModifyTableState *mtstate,
+									 ResultRelInfo *rinfo);
+extern TupleTableSlot *sqliteExecForeignInsert(EState *estate,
+											   ResultRelInfo *rinfo,
+											   TupleTableSlot *slot,
+											   TupleTableSlot *planSlot);
+extern TupleTableSlot **sqliteExecForeignBatchInsert(EState *estate,
+													 ResultRelInfo *rinfo,
+													 TupleTableSlot **slots,
+													 TupleTableSlot **planSlots,
+													 int *numSlots);
+extern int	sqliteGetForeignModifyBatchSize(ResultRelInfo *rinfo);
+extern TupleTableSlot *sqliteExecForeignUpdate(EState *estate,
+											   ResultRelInfo *rinfo,
+											   TupleTableSlot *slot,
+											   TupleTableSlot *planSlot);
+extern TupleTableSlot *sqliteExecForeignDelete(EState *estate,
+											   ResultRelInfo *rinfo,
+											   TupleTableSlot *slot,
+											   TupleTableSlot *planSlot);
+extern void sqliteEndForeignModify(EState *estate, ResultRelInfo *rinfo);
+extern void sqliteEndForeignInsert(EState *estate, ResultRelInfo *rinfo);
+extern void sqliteExplainForeignModify(ModifyTableState *mtstate,
+									   ResultRelInfo *rinfo, List *fdw_private,
+									   int subplan_index,
+									   ExplainState *es);
+extern void sqliteExecForeignTruncate(List *rels, DropBehavior behavior,
+									  bool restart_seqs);
 
 /* ---------------------------------------------------------------------
  * in import.c

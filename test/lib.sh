@@ -137,10 +137,10 @@ kill_leftovers() {
     sleep 1
 }
 
-# Copy sql/, expected/, test/ from the checkout into $SCRATCH (owned by postgres).
+# Copy sql/, expected/, specs/, test/ from the checkout into $SCRATCH (owned by postgres).
 copy_sources() {
     local d
-    for d in sql expected test; do
+    for d in sql expected specs test; do
         if [ -d "$CHECKOUT/$d" ]; then
             cp -a "$CHECKOUT/$d" "$SCRATCH/"
         fi

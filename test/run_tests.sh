@@ -71,6 +71,37 @@ if [ "${#TESTS[@]}" -gt 0 ]; then
         echo "----- last 50 lines of server log ($SCRATCH/postgres.log) -----"
         tail -n 50 "$SCRATCH/postgres.log" 2>/dev/null || true
     fi
+
+    # isolation specs, on the same cluster
+    iso="$(make -s --no-print-directory -C "$CHECKOUT" USE_PGXS=1 PG_CONFIG="$PG_CONFIG" print-isolation 2>/dev/null || true)"
+    ISO=()
+    read -r -d '' -a ISO <<<"$iso" || true
+    if [ "${#ISO[@]}" -gt 0 ]; then
+        PG_ISO="$PKGLIBDIR/pgxs/src/test/isolation/pg_isolation_regress"
+        [ -x "$PG_ISO" ] || die "pg_isolation_regress not found at $PG_ISO"
+        log "isolation: ${#ISO[@]} spec(s): ${ISO[*]}"
+        ilog="$SCRATCH/isolation_out/pg_isolation_regress.log"
+        as_pg -- mkdir -p "$SCRATCH/isolation_out"
+        set +e
+        (cd "$SCRATCH" && as_pg -- "$PG_ISO" \
+            --inputdir="$SCRATCH" --outputdir="$SCRATCH/isolation_out" \
+            --bindir="$PG_BINDIR" --host="$SOCKDIR" --port="$PORT" \
+            --dbname=isolation_regression "${ISO[@]}") 2>&1 | tee "$ilog"
+        iso_rc=${PIPESTATUS[0]}
+        set -e
+        i_ok=$(grep -cE '^(test +)?[[:space:]]*[^[:space:]]+[[:space:]]+\.\.\. ok([[:space:]]|$)' "$ilog" || true)
+        i_bad=$(( ${#ISO[@]} - i_ok ))
+        [ "$iso_rc" -ne 0 ] && [ "$i_bad" -eq 0 ] && i_bad=1
+        PASSED=$(( PASSED + i_ok ))
+        FAILED=$(( FAILED + i_bad ))
+        log "isolation: $i_ok passed, $i_bad failed (exit code $iso_rc)"
+        if [ "$i_bad" -gt 0 ] && [ -f "$SCRATCH/isolation_out/regression.diffs" ]; then
+            echo "----- isolation regression.diffs -----"
+            cat "$SCRATCH/isolation_out/regression.diffs"
+            echo "----- end of isolation regression.diffs -----"
+        fi
+    fi
+
     log "cluster: stopping"
     stop_cluster
 else
