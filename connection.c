@@ -84,6 +84,7 @@ static void sqlite_subxact_callback(SubXactEvent event,
 									SubTransactionId parentSubid, void *arg);
 static int	errcode_for_write(int rc, SqliteConn *conn);
 static char *conn_label(SqliteConn *conn);
+static void check_lost_transaction(SqliteConn *entry);
 static void check_wal_files(sqlite3 *db, const char *path,
 							const struct stat *st);
 static void check_wal_files_or_close(sqlite3 *db, const char *path,
@@ -177,12 +178,13 @@ get_entry(ForeignServer *server, bool write)
 		dlist_init(&entry->stmts);
 	}
 
+	check_lost_transaction(entry);
 	if (entry->doomed)
 		ereport(ERROR,
 				(errcode(ERRCODE_IN_FAILED_SQL_TRANSACTION),
 				 errmsg("the SQLite transaction on \"%s\" was rolled back",
 						entry->path),
-				 errdetail("A subtransaction that wrote to the file failed, and its savepoint could not be rolled back."),
+				 errdetail("SQLite rolled back the transaction after an error, or a savepoint could not be rolled back."),
 				 errhint("Roll back the transaction.")));
 
 	/*
@@ -875,6 +877,25 @@ begin_write(SqliteConn *entry)
 }
 
 /*
+ * SQLite rolls a transaction back by itself after some errors (out of
+ * memory, I/O, a full disk), even in a read.  Notice it: a read transaction
+ * just ends, a write transaction's changes are gone, so the PostgreSQL
+ * transaction may not commit (doomed).  Never raises an ERROR.
+ */
+static void
+check_lost_transaction(SqliteConn *entry)
+{
+	if (entry->db == NULL || !entry->xact_open ||
+		!sqlite3_get_autocommit(entry->db))
+		return;
+	if (entry->write_xact)
+		entry->doomed = true;
+	entry->xact_open = false;
+	entry->write_xact = false;
+	entry->sp_depth = 0;
+}
+
+/*
  * Commit the write transaction of "entry" (pre-commit).  An ERROR aborts the
  * PostgreSQL transaction, and the abort rolls the SQLite one back.
  */
@@ -886,12 +907,13 @@ commit_write(SqliteConn *entry)
 
 	dlist_foreach_modify(iter, &entry->stmts)
 		finalize_stmt(dlist_container(SqliteStmt, node, iter.cur));
+	check_lost_transaction(entry);
 	if (entry->doomed)
 		ereport(ERROR,
 				(errcode(ERRCODE_IN_FAILED_SQL_TRANSACTION),
 				 errmsg("the SQLite transaction on \"%s\" was rolled back",
 						entry->path),
-				 errdetail("A subtransaction that wrote to the file failed, and its savepoint could not be rolled back.")));
+				 errdetail("SQLite rolled back the transaction after an error, or a savepoint could not be rolled back.")));
 	entry->busy_waited = false;
 	rc = sqlite3_exec(entry->db, "COMMIT", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
@@ -928,6 +950,9 @@ sqlite_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 		char		sql[96];
 		int			rc;
 
+		/* SQLite may have rolled back on its own (out of memory, I/O) */
+		if (event == SUBXACT_EVENT_ABORT_SUB)
+			check_lost_transaction(entry);
 		if (entry->db == NULL || !entry->write_xact || entry->sp_depth < level)
 			continue;
 

@@ -49,12 +49,13 @@ typedef struct DeparseCtx
 	StringInfo	buf;
 	Relation	rel;
 	Index		relid;			/* range table index of the scanned relation */
+	AttrNumber	alias_attnum;	/* the INTEGER PRIMARY KEY column, or 0 */
 	List	  **params;			/* expressions bound as ?1, ?2, ... */
 } DeparseCtx;
 
 static PushClass push_class_of_type(Oid typid);
 static Var *strip_to_var(Expr *e, Index relid);
-static bool is_value_operand(Expr *e);
+static bool is_value_operand(Expr *e, Index relid);
 static bool pushable_opexpr(OpExpr *op, Index relid, Var **var,
 							Expr **value, bool *var_first);
 static void deparse_clause(Expr *node, DeparseCtx *ctx, bool negate);
@@ -121,9 +122,13 @@ strip_to_var(Expr *e, Index relid)
 	return NULL;
 }
 
-/* A constant or a query parameter: something bound, never pasted. */
+/*
+ * A constant, a query parameter, or a column of another relation (a join
+ * clause of a parameterized scan, which becomes a nestloop parameter):
+ * something bound, never pasted.
+ */
 static bool
-is_value_operand(Expr *e)
+is_value_operand(Expr *e, Index relid)
 {
 	while (e && IsA(e, RelabelType))
 		e = ((RelabelType *) e)->arg;
@@ -136,6 +141,13 @@ is_value_operand(Expr *e)
 		Param	   *p = (Param *) e;
 
 		return p->paramkind == PARAM_EXTERN || p->paramkind == PARAM_EXEC;
+	}
+	if (IsA(e, Var))
+	{
+		Var		   *v = (Var *) e;
+
+		return (Index) v->varno != relid && v->varlevelsup == 0 &&
+			v->varattno > 0;
 	}
 	return false;
 }
@@ -161,12 +173,12 @@ pushable_opexpr(OpExpr *op, Index relid, Var **var, Expr **value,
 		return false;
 	l = linitial(op->args);
 	r = lsecond(op->args);
-	if ((*var = strip_to_var(l, relid)) != NULL && is_value_operand(r))
+	if ((*var = strip_to_var(l, relid)) != NULL && is_value_operand(r, relid))
 	{
 		*value = r;
 		*var_first = true;
 	}
-	else if ((*var = strip_to_var(r, relid)) != NULL && is_value_operand(l))
+	else if ((*var = strip_to_var(r, relid)) != NULL && is_value_operand(l, relid))
 	{
 		*value = l;
 		*var_first = false;
@@ -255,6 +267,38 @@ sqlite_is_pushable_clause(PlannerInfo *root, RelOptInfo *baserel, Expr *clause)
 }
 
 /*
+ * If "clause" is "column = expression of other relations" that may be sent
+ * to SQLite (a join clause a parameterized scan can look up), return the
+ * column's attnum, else 0.
+ */
+AttrNumber
+sqlite_clause_lookup_attnum(RelOptInfo *baserel, Expr *clause)
+{
+	Var		   *var;
+	Expr	   *value;
+	bool		var_first;
+	char	   *opname;
+
+	if (clause == NULL || !IsA(clause, OpExpr))
+		return InvalidAttrNumber;
+	if (!pushable_opexpr((OpExpr *) clause, baserel->relid, &var, &value,
+						 &var_first))
+		return InvalidAttrNumber;
+	opname = get_opname(((OpExpr *) clause)->opno);
+	if (opname == NULL || strcmp(opname, "=") != 0)
+		return InvalidAttrNumber;
+	/* only these have an equality SQLite answers from an index */
+	if (push_class_of_type(var->vartype) != PUSH_INT &&
+		push_class_of_type(var->vartype) != PUSH_TEXT)
+		return InvalidAttrNumber;
+	/* the value must come from the outer side, not be a constant */
+	if (!bms_is_empty(pull_varnos(NULL, (Node *) value)) &&
+		!bms_is_member(baserel->relid, pull_varnos(NULL, (Node *) value)))
+		return var->varattno;
+	return InvalidAttrNumber;
+}
+
+/*
  * Build the SELECT for a scan of "rel" (SQLite table "tablename"): first the
  * rowid (or NULL when the table has none), then the columns the query needs
  * (every column when all_columns),
@@ -266,6 +310,7 @@ void
 sqlite_deparse_select(StringInfo buf, PlannerInfo *root, RelOptInfo *baserel,
 					  Relation rel, const char *tablename, const char *rowid_name,
 					  List *remote_conds, bool all_columns,
+					  AttrNumber alias_attnum,
 					  List **retrieved_attrs, List **params_list)
 {
 	TupleDesc	tupdesc = RelationGetDescr(rel);
@@ -315,6 +360,7 @@ sqlite_deparse_select(StringInfo buf, PlannerInfo *root, RelOptInfo *baserel,
 	ctx.buf = buf;
 	ctx.rel = rel;
 	ctx.relid = baserel->relid;
+	ctx.alias_attnum = alias_attnum;
 	ctx.params = params_list;
 	foreach(lc, remote_conds)
 	{
@@ -392,6 +438,54 @@ deparse_clause(Expr *node, DeparseCtx *ctx, bool negate)
 				guard = cls == PUSH_INT ? "'integer'" :
 					cls == PUSH_FLOAT ? "'real'" : "'text'";
 				param = add_param(value, ctx);
+
+				/*
+				 * The INTEGER PRIMARY KEY only ever holds integers: no guard,
+				 * so SQLite finds the rows by rowid.
+				 */
+				if (var->varattno == ctx->alias_attnum && cls == PUSH_INT)
+				{
+					appendStringInfoString(buf, negate ? "(NOT (" : "((");
+					if (var_first)
+					{
+						deparse_column(var, ctx);
+						appendStringInfo(buf, " %s ?%d", opname, param);
+					}
+					else
+					{
+						appendStringInfo(buf, "?%d %s ", param, opname);
+						deparse_column(var, ctx);
+					}
+					appendStringInfoString(buf, "))");
+					return;
+				}
+
+				/*
+				 * Equality, in a form SQLite can answer from an index: the
+				 * rows equal to the value, plus the rows of other storage
+				 * classes PostgreSQL may still read as equal, found as a range
+				 * of the index's order (numbers, then text, then blobs): text
+				 * and blobs for an integer column, numbers for a text column
+				 * (a blob read as text is an error, which SQLite may spare).
+				 */
+				if (!negate && strcmp(opname, "=") == 0 && cls == PUSH_INT)
+				{
+					appendStringInfoString(buf, "(");
+					deparse_column(var, ctx);
+					appendStringInfo(buf, " = ?%d OR ", param);
+					deparse_column(var, ctx);
+					appendStringInfoString(buf, " >= '')");
+					return;
+				}
+				if (!negate && strcmp(opname, "=") == 0 && cls == PUSH_TEXT)
+				{
+					appendStringInfoString(buf, "(");
+					deparse_column(var, ctx);
+					appendStringInfo(buf, " COLLATE BINARY = ?%d OR ", param);
+					deparse_column(var, ctx);
+					appendStringInfoString(buf, " < '')");
+					return;
+				}
 
 				appendStringInfoString(buf, "(typeof(");
 				deparse_column(var, ctx);

@@ -179,6 +179,95 @@ sqlite_estimate_rows(SqliteConn *conn, const char *table, const char *rowid)
 }
 
 /*
+ * The columns of SQLite table "table" that SQLite can look a value up by:
+ * the INTEGER PRIMARY KEY of a rowid table (its rowid), and the first column
+ * of each index.  Returns a list of SqliteLookup; "per_key" comes from
+ * sqlite_stat1 (average rows per value of the index's first column) when
+ * ANALYZE has been run in SQLite, else 1 for a unique lookup and -1.
+ */
+List *
+sqlite_table_lookups(SqliteConn *conn, const char *table, bool has_rowid)
+{
+	List	   *result = NIL;
+	SqliteStmt *st;
+	bool		have_stat = false;
+	char	   *pk_name = NULL;
+	int			npk = 0;
+	bool		pk_integer = false;
+
+	st = sqlite_prepare(conn,
+						"SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'sqlite_stat1'");
+	have_stat = sqlite_step(st) == SQLITE_ROW;
+	sqlite_finalize(st);
+
+	/* the rowid alias: a one-column primary key declared exactly INTEGER */
+	st = sqlite_prepare(conn,
+						"SELECT name, type FROM pragma_table_xinfo(?1) WHERE pk > 0");
+	sqlite3_bind_text(st->stmt, 1, utf8(table), -1, SQLITE_TRANSIENT);
+	while (sqlite_step(st) == SQLITE_ROW)
+	{
+		const char *type = (const char *) sqlite3_column_text(st->stmt, 1);
+
+		npk++;
+		pk_name = pstrdup((const char *) sqlite3_column_text(st->stmt, 0));
+		pk_integer = type != NULL && sqlite3_stricmp(type, "INTEGER") == 0;
+	}
+	sqlite_finalize(st);
+	if (has_rowid && npk == 1 && pk_integer)
+	{
+		SqliteLookup *lk = palloc0(sizeof(SqliteLookup));
+
+		lk->column = pk_name;
+		lk->unique = true;
+		lk->rowid_alias = true;
+		lk->per_key = 1;
+		result = lappend(result, lk);
+	}
+
+	st = sqlite_prepare(conn,
+						have_stat ?
+						"SELECT ii.name, il.\"unique\", il.partial, "
+						"(SELECT count(*) FROM pragma_index_info(il.name)), "
+						"(SELECT stat FROM sqlite_stat1 s WHERE s.tbl = ?1 COLLATE NOCASE AND s.idx = il.name) "
+						"FROM pragma_index_list(?1) AS il, pragma_index_xinfo(il.name) AS ii "
+						"WHERE ii.seqno = 0 AND ii.name IS NOT NULL AND ii.coll = 'BINARY'" :
+						"SELECT ii.name, il.\"unique\", il.partial, "
+						"(SELECT count(*) FROM pragma_index_info(il.name)), NULL "
+						"FROM pragma_index_list(?1) AS il, pragma_index_xinfo(il.name) AS ii "
+						"WHERE ii.seqno = 0 AND ii.name IS NOT NULL AND ii.coll = 'BINARY'");
+	sqlite3_bind_text(st->stmt, 1, utf8(table), -1, SQLITE_TRANSIENT);
+	while (sqlite_step(st) == SQLITE_ROW)
+	{
+		SqliteLookup *lk;
+
+		CHECK_FOR_INTERRUPTS();
+		/* a partial index holds only some rows: no lookup by it */
+		if (sqlite3_column_int(st->stmt, 2) != 0)
+			continue;
+		lk = palloc0(sizeof(SqliteLookup));
+		lk->column = pstrdup((const char *) sqlite3_column_text(st->stmt, 0));
+		/* unique on this one column: one row per value (NULLs never match =) */
+		lk->unique = sqlite3_column_int(st->stmt, 1) != 0 &&
+			sqlite3_column_int(st->stmt, 3) == 1;
+		lk->per_key = lk->unique ? 1 : -1;
+		if (!lk->unique && sqlite3_column_type(st->stmt, 4) == SQLITE_TEXT)
+		{
+			/* "rows rows-per-value-of-the-first-column ..." */
+			const char *stat = (const char *) sqlite3_column_text(st->stmt, 4);
+			char	   *end;
+
+			(void) strtod(stat, &end);
+			lk->per_key = strtod(end, NULL);
+			if (lk->per_key <= 0)
+				lk->per_key = -1;
+		}
+		result = lappend(result, lk);
+	}
+	sqlite_finalize(st);
+	return result;
+}
+
+/*
  * IMPORT FOREIGN SCHEMA "main": one CREATE FOREIGN TABLE per ordinary table
  * and view, with column types from the type table.  Virtual tables are
  * skipped with a NOTICE, and their shadow tables and SQLite's own tables

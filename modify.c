@@ -47,6 +47,7 @@
 #include "parser/parsetree.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
+#include "utils/datum.h"
 #include "utils/datetime.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -66,8 +67,9 @@ enum SqliteModifyPrivate
 	ModifyPrivateKeys,			/* attnums of the key columns, or NIL for
 								 * the rowid (IntList) */
 	ModifyPrivateReturned,		/* attnums of its RETURNING list (IntList) */
-	ModifyPrivateFillSlot		/* RETURNING or a trigger needs the stored
+	ModifyPrivateFillSlot,		/* RETURNING or a trigger needs the stored
 								 * row (Integer) */
+	ModifyPrivateRowidKeyed		/* rows are found by rowid (Integer) */
 };
 
 /* One column of the RETURNING list. */
@@ -100,13 +102,13 @@ typedef struct SqliteModifyState
 	int			nreturned;
 	ReturnedColumn *returned;
 	bool		fill_slot;		/* RETURNING or a trigger needs the row */
+	bool		rowid_keyed;	/* rows found by rowid (ctid or alias) */
 	int			current;		/* returned column being checked, or -1 */
 	MemoryContext rowcxt;		/* reset for every row */
 } SqliteModifyState;
 
 static List *row_keys(Relation rel, SqliteConn *conn, const char *table,
-					  const char **rowid);
-static AttrNumber attnum_of_sqlite_column(Relation rel, const char *name);
+					  const char **rowid, bool *by_rowid);
 static List *all_columns(Relation rel);
 static char *build_statement(Relation rel, CmdType op, const char *table,
 							 List *written, List *keys, const char *rowid,
@@ -165,9 +167,21 @@ tid_to_rowid(ItemPointer tid, int64 *rowid)
 }
 
 /*
- * Does the statement being planned write to a foreign table of server
- * "serverid"?  Its scans of that server then read everything before the
- * first write (see the scan), and take the write lock at once.
+ * May foreign table "relid" be written: updatable, and its server owned by
+ * a role that may write files?  Planning opens the file for writing only
+ * then.
+ */
+static bool
+may_write_table(Oid relid)
+{
+	return sqlite_table_updatable(relid) &&
+		sqlite_server_may_write(GetForeignTable(relid)->serverid);
+}
+
+/*
+ * Does the statement being planned write to an updatable foreign table of
+ * server "serverid"?  Its scans of that server then take the write lock at
+ * once.
  */
 static bool
 query_writes_server(Query *q, Oid serverid)
@@ -180,7 +194,8 @@ query_writes_server(Query *q, Oid serverid)
 		RangeTblEntry *rte = rt_fetch(q->resultRelation, q->rtable);
 
 		if (rte->relkind == RELKIND_FOREIGN_TABLE &&
-			GetForeignTable(rte->relid)->serverid == serverid)
+			GetForeignTable(rte->relid)->serverid == serverid &&
+			may_write_table(rte->relid))
 			return true;
 	}
 	foreach(lc, q->cteList)
@@ -202,6 +217,22 @@ sqlite_statement_writes_server(PlannerInfo *root, Oid serverid)
 	return query_writes_server(root->parse, serverid);
 }
 
+/*
+ * Does the statement being planned write anything (INSERT, UPDATE, DELETE,
+ * MERGE, or a data-modifying WITH)?  A scan of a file that may be written
+ * then reads all its rows before the statement runs: SQLite would otherwise
+ * show the scan rows the statement itself inserts or moves, through any
+ * target (a partition, a parent table, a trigger).
+ */
+bool
+sqlite_statement_writes(PlannerInfo *root)
+{
+	while (root->parent_root != NULL)
+		root = root->parent_root;
+	return root->parse->commandType != CMD_SELECT ||
+		root->parse->hasModifyingCTE;
+}
+
 /* Which operations foreign table "rel" allows: all if updatable, else none. */
 int
 sqliteIsForeignRelUpdatable(Relation rel)
@@ -216,7 +247,8 @@ sqliteIsForeignRelUpdatable(Relation rel)
  * that reaches the rowid.  Raises an ERROR when rows cannot be found again.
  */
 static List *
-row_keys(Relation rel, SqliteConn *conn, const char *table, const char **rowid)
+row_keys(Relation rel, SqliteConn *conn, const char *table, const char **rowid,
+		 bool *by_rowid)
 {
 	Oid			relid = RelationGetRelid(rel);
 	TupleDesc	tupdesc = RelationGetDescr(rel);
@@ -229,6 +261,7 @@ row_keys(Relation rel, SqliteConn *conn, const char *table, const char **rowid)
 	int			i;
 
 	*rowid = NULL;
+	*by_rowid = false;
 	for (i = 0; i < tupdesc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
@@ -261,14 +294,16 @@ row_keys(Relation rel, SqliteConn *conn, const char *table, const char **rowid)
 		/* the INTEGER PRIMARY KEY is the rowid itself */
 		if (list_length(pk_names) == 1 && pg_strcasecmp(pk_type, "INTEGER") == 0)
 		{
-			AttrNumber	attnum = attnum_of_sqlite_column(rel, linitial(pk_names));
+			AttrNumber	attnum = sqlite_column_attnum(rel, linitial(pk_names));
 
 			if (attnum != InvalidAttrNumber)
 			{
 				*rowid = NULL;
+				*by_rowid = true;
 				return list_make1_int(attnum);
 			}
 		}
+		*by_rowid = true;
 		return NIL;
 	}
 
@@ -280,7 +315,7 @@ row_keys(Relation rel, SqliteConn *conn, const char *table, const char **rowid)
 				 errhint("Mark the columns that identify a row with OPTIONS (key 'true').")));
 	foreach(lc, pk_names)
 	{
-		AttrNumber	attnum = attnum_of_sqlite_column(rel, lfirst(lc));
+		AttrNumber	attnum = sqlite_column_attnum(rel, lfirst(lc));
 
 		if (attnum == InvalidAttrNumber)
 			ereport(ERROR,
@@ -292,27 +327,6 @@ row_keys(Relation rel, SqliteConn *conn, const char *table, const char **rowid)
 		keys = lappend_int(keys, attnum);
 	}
 	return keys;
-}
-
-/* The column of "rel" that reads SQLite column "name" (UTF-8), or 0. */
-static AttrNumber
-attnum_of_sqlite_column(Relation rel, const char *name)
-{
-	TupleDesc	tupdesc = RelationGetDescr(rel);
-	int			i;
-
-	for (i = 0; i < tupdesc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
-		char	   *col;
-
-		if (att->attisdropped)
-			continue;
-		col = sqlite_column_name(RelationGetRelid(rel), att->attnum);
-		if (sqlite3_stricmp(pg_server_to_any(col, strlen(col), PG_UTF8), name) == 0)
-			return att->attnum;
-	}
-	return InvalidAttrNumber;
 }
 
 /* Every column of "rel" a write can send: not dropped, not generated. */
@@ -345,11 +359,20 @@ sqliteAddForeignUpdateTargets(PlannerInfo *root, Index rtindex,
 	Oid			relid = RelationGetRelid(target_relation);
 	SqliteConn *conn;
 	const char *rowid;
-	List	   *keys;
+	bool		by_rowid;
+	List	   *keys = NIL;
 	ListCell   *lc;
 
-	conn = sqlite_get_write_connection(GetForeignServer(GetForeignTable(relid)->serverid));
-	keys = row_keys(target_relation, conn, sqlite_table_name(relid), &rowid);
+	/*
+	 * A table that may not be written is refused when the executor starts;
+	 * planning it must not open the file for writing.
+	 */
+	if (may_write_table(relid))
+	{
+		conn = sqlite_get_write_connection(GetForeignServer(GetForeignTable(relid)->serverid));
+		keys = row_keys(target_relation, conn, sqlite_table_name(relid), &rowid,
+						&by_rowid);
+	}
 
 	if (keys == NIL)
 	{
@@ -393,7 +416,15 @@ build_statement(Relation rel, CmdType op, const char *table, List *written,
 			appendStringInfoString(&sql, "INSERT INTO ");
 			sqlite_append_ident(&sql, table);
 			if (written == NIL)
+			{
+				if (on_conflict_nothing)
+					ereport(ERROR,
+							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+							 errmsg("INSERT ... DEFAULT VALUES ON CONFLICT DO NOTHING is not supported on foreign table \"%s\"",
+									RelationGetRelationName(rel)),
+							 errhint("Name at least one column.")));
 				appendStringInfoString(&sql, " DEFAULT VALUES");
+			}
 			else
 			{
 				appendStringInfoChar(&sql, '(');
@@ -493,8 +524,13 @@ sqlitePlanForeignModify(PlannerInfo *root, ModifyTable *plan,
 	List	   *keys = NIL;
 	List	   *returned = NIL;
 	const char *rowid = NULL;
+	bool		by_rowid = false;
 	bool		want_row;
 	char	   *sql;
+
+	/* refused when the executor starts (CheckValidResultRel, begin_modify) */
+	if (!may_write_table(relid))
+		return NIL;
 
 	rel = table_open(relid, NoLock);
 
@@ -515,11 +551,16 @@ sqlitePlanForeignModify(PlannerInfo *root, ModifyTable *plan,
 
 			if (att->attisdropped || att->attgenerated)
 				continue;
+			/* a BEFORE ROW trigger may set any column */
 			if (bms_is_member(att->attnum - FirstLowInvalidHeapAttributeNumber,
-							  rte->insertedCols) || att->atthasdef)
+							  rte->insertedCols) || att->atthasdef ||
+				(rel->trigdesc && rel->trigdesc->trig_insert_before_row))
 				written = lappend_int(written, att->attnum);
 		}
 	}
+	else if (op == CMD_UPDATE && rel->trigdesc &&
+			 rel->trigdesc->trig_update_before_row)
+		written = all_columns(rel);
 	else if (op == CMD_UPDATE)
 	{
 		RelOptInfo *baserel = find_base_rel(root, resultRelation);
@@ -541,12 +582,14 @@ sqlitePlanForeignModify(PlannerInfo *root, ModifyTable *plan,
 	{
 		SqliteConn *conn = sqlite_get_write_connection(GetForeignServer(GetForeignTable(relid)->serverid));
 
-		keys = row_keys(rel, conn, table, &rowid);
+		keys = row_keys(rel, conn, table, &rowid, &by_rowid);
 	}
 
 	/* RETURNING and row triggers see the row as SQLite stored it */
 	want_row = (plan->returningLists != NIL &&
 				list_nth(plan->returningLists, subplan_index) != NIL) ||
+		(plan->withCheckOptionLists != NIL &&
+		 list_nth(plan->withCheckOptionLists, subplan_index) != NIL) ||
 		(rel->trigdesc &&
 		 ((op == CMD_INSERT && rel->trigdesc->trig_insert_after_row) ||
 		  (op == CMD_UPDATE && rel->trigdesc->trig_update_after_row) ||
@@ -562,8 +605,9 @@ sqlitePlanForeignModify(PlannerInfo *root, ModifyTable *plan,
 						  plan->onConflictAction == ONCONFLICT_NOTHING);
 	table_close(rel, NoLock);
 
-	return list_make5(makeString(sql), written, keys, returned,
-					  makeInteger(want_row));
+	return lappend(list_make5(makeString(sql), written, keys, returned,
+							  makeInteger(want_row)),
+				   makeInteger(by_rowid));
 }
 
 /* The state of a write to "rel", from the plan's fdw_private. */
@@ -585,6 +629,14 @@ begin_modify(Relation rel, CmdType op, List *fdw_private, Plan *subplan)
 				 errmsg("foreign table \"%s\" is not updatable",
 						RelationGetRelationName(rel)),
 				 errhint("A role with privileges of pg_write_server_files may set the option \"updatable\".")));
+
+	sqlite_check_server_writable(GetForeignTable(relid)->serverid);
+	if (fdw_private == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("foreign table \"%s\" was not updatable when the statement was planned",
+						RelationGetRelationName(rel)),
+				 errhint("Run the statement again.")));
 
 	ms->rel = rel;
 	ms->op = op;
@@ -662,6 +714,7 @@ begin_modify(Relation rel, CmdType op, List *fdw_private, Plan *subplan)
 		}
 	}
 	ms->fill_slot = intVal(list_nth(fdw_private, ModifyPrivateFillSlot)) != 0;
+	ms->rowid_keyed = intVal(list_nth(fdw_private, ModifyPrivateRowidKeyed)) != 0;
 
 	ms->conn = sqlite_get_write_connection(GetForeignServer(GetForeignTable(relid)->serverid));
 	ms->stmt = sqlite_prepare(ms->conn, ms->sql);
@@ -693,6 +746,7 @@ sqliteBeginForeignInsert(ModifyTableState *mtstate, ResultRelInfo *rinfo)
 	bool		nothing = false;
 
 	want_row = rinfo->ri_returningList != NIL ||
+		rinfo->ri_WithCheckOptions != NIL ||
 		(rel->trigdesc && rel->trigdesc->trig_insert_after_row);
 	returned = want_row ? all_columns(rel) : list_copy(written);
 	/* COPY passes a ModifyTableState without a plan */
@@ -710,11 +764,12 @@ sqliteBeginForeignInsert(ModifyTableState *mtstate, ResultRelInfo *rinfo)
 
 	rinfo->ri_FdwState =
 		begin_modify(rel, CMD_INSERT,
-					 list_make5(makeString(build_statement(rel, CMD_INSERT,
+					 lappend(list_make5(makeString(build_statement(rel, CMD_INSERT,
 														   sqlite_table_name(RelationGetRelid(rel)),
 														   written, NIL, NULL,
 														   returned, nothing)),
 								written, NIL, returned, makeInteger(want_row)),
+							 makeInteger(false)),
 					 NULL);
 }
 
@@ -904,6 +959,15 @@ exec_row(SqliteModifyState *ms, TupleTableSlot *slot, TupleTableSlot *planSlot)
 
 	if (ms->op == CMD_INSERT && changes == 0)
 		return NULL;			/* ON CONFLICT DO NOTHING skipped it */
+
+	/*
+	 * A row found by its rowid and gone: this statement already deleted it
+	 * (a join that finds it twice, a cascade), and PostgreSQL skips it.  A
+	 * key that reads back differently from what SQLite stored could also
+	 * find nothing, so keys of other columns stay an error.
+	 */
+	if (ms->op != CMD_INSERT && changes == 0 && ms->rowid_keyed)
+		return NULL;
 	if (ms->op != CMD_INSERT && changes != 1)
 		ereport(ERROR,
 				(errcode(changes == 0 ? ERRCODE_T_R_SERIALIZATION_FAILURE :
@@ -922,6 +986,7 @@ exec_row(SqliteModifyState *ms, TupleTableSlot *slot, TupleTableSlot *planSlot)
 	{
 		TupleDesc	desc = slot->tts_tupleDescriptor;
 
+		oldcxt = MemoryContextSwitchTo(ms->rowcxt);
 		if (ms->op != CMD_DELETE)
 		{
 			/* columns SQLite did not return keep their values */
@@ -932,13 +997,20 @@ exec_row(SqliteModifyState *ms, TupleTableSlot *slot, TupleTableSlot *planSlot)
 
 				for (j = 0; j < ms->nreturned && !returned; j++)
 					returned = ms->returned[j].attnum == i + 1;
+				/* copied: clearing the slot frees its own tuple */
 				if (!returned)
 				{
-					values[i] = slot->tts_values[i];
+					Form_pg_attribute att = TupleDescAttr(desc, i);
+
 					nulls[i] = slot->tts_isnull[i];
+					values[i] = (Datum) 0;
+					if (!nulls[i])
+						values[i] = datumCopy(slot->tts_values[i], att->attbyval,
+											  att->attlen);
 				}
 			}
 		}
+		MemoryContextSwitchTo(oldcxt);
 		ExecClearTuple(slot);
 		memcpy(slot->tts_values, values, sizeof(Datum) * desc->natts);
 		memcpy(slot->tts_isnull, nulls, sizeof(bool) * desc->natts);
@@ -1142,6 +1214,21 @@ bind_value(SqliteModifyState *ms, int idx, AttrNumber attnum,
 				{
 					int64		iv;
 					double		dv;
+
+					/* a number means an instant: no time of day alone */
+					if (conv->kind == CONV_TIME)
+						refuse_value(ms, attnum, true, value,
+									 "A time of day has no number of the column's datetime_unit.",
+									 "Remove the option \"datetime_unit\" to write SQLite's time text.");
+					if ((conv->kind == CONV_DATE &&
+						 (DATE_NOT_FINITE(DatumGetDateADT(value)) ||
+						  DatumGetDateADT(value) < (DATETIME_MIN_JULIAN - POSTGRES_EPOCH_JDATE) ||
+						  DatumGetDateADT(value) >= (TIMESTAMP_END_JULIAN - POSTGRES_EPOCH_JDATE))) ||
+						(conv->kind != CONV_DATE &&
+						 TIMESTAMP_NOT_FINITE(DatumGetTimestamp(value))))
+						refuse_value(ms, attnum, true, value,
+									 "An infinite or out-of-range date has no number of the column's datetime_unit.",
+									 NULL);
 
 					if (datetime_number(conv, value, &iv, &dv))
 						rc = sqlite3_bind_int64(stmt, idx, iv);
@@ -1379,6 +1466,7 @@ sqliteExecForeignTruncate(List *rels, DropBehavior behavior, bool restart_seqs)
 					 errmsg("foreign table \"%s\" does not allow truncation",
 							RelationGetRelationName(rel)),
 					 errhint("A role with privileges of pg_write_server_files may set the option \"updatable\".")));
+		sqlite_check_server_writable(GetForeignTable(relid)->serverid);
 		if (conn == NULL)
 			conn = sqlite_get_write_connection(GetForeignServer(GetForeignTable(relid)->serverid));
 		tables = lappend(tables, pg_server_to_any(name, strlen(name), PG_UTF8));
@@ -1499,7 +1587,7 @@ sqliteExecForeignTruncate(List *rels, DropBehavior behavior, bool restart_seqs)
 			{
 				int			rc;
 
-				st = sqlite_prepare(conn, "DELETE FROM sqlite_sequence WHERE name = ?1");
+				st = sqlite_prepare(conn, "DELETE FROM sqlite_sequence WHERE name = ?1 COLLATE NOCASE");
 				sqlite3_bind_text(st->stmt, 1, pick, -1, SQLITE_TRANSIENT);
 				rc = sqlite3_step(st->stmt);
 				if (rc != SQLITE_DONE)

@@ -25,6 +25,7 @@
 #include "catalog/pg_user_mapping.h"
 #include "catalog/pg_attribute.h"
 #include "commands/defrem.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "parser/parse_type.h"
 #include "utils/acl.h"
@@ -413,12 +414,16 @@ sqlite_table_updatable(Oid relid)
 bool
 sqlite_server_may_write(Oid serverid)
 {
+	ForeignServer *server = GetForeignServer(serverid);
 	Relation	rel;
 	SysScanDesc scan;
 	HeapTuple	tup;
 	bool		result = false;
 
-	if (bool_option(GetForeignServer(serverid)->options, "updatable") == 1)
+	/* a path chosen by a role that may not write files is never written */
+	if (!has_privs_of_role(server->owner, ROLE_PG_WRITE_SERVER_FILES))
+		return false;
+	if (bool_option(server->options, "updatable") == 1)
 		return true;
 
 	/* pg_foreign_table has no index on the server: it is small */
@@ -441,6 +446,27 @@ sqlite_server_may_write(Oid serverid)
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
 	return result;
+}
+
+/*
+ * Raise an ERROR unless the owner of server "serverid" may write files: the
+ * server's "database" may be changed by its owner, so a server owned by a
+ * role without pg_write_server_files must not be written through, whoever
+ * made a foreign table of it updatable.
+ */
+void
+sqlite_check_server_writable(Oid serverid)
+{
+	ForeignServer *server = GetForeignServer(serverid);
+
+	if (!has_privs_of_role(server->owner, ROLE_PG_WRITE_SERVER_FILES))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("cannot write through server \"%s\": its owner \"%s\" may not write files on the server",
+						server->servername, GetUserNameFromId(server->owner, false)),
+				 errdetail("The owner of a server may change its option \"database\"."),
+				 errhint("Have the server owned by a role with privileges of \"%s\".",
+						 "pg_write_server_files")));
 }
 
 /* The batch_size of foreign table "relid" (its own, its server's, or 1). */
@@ -546,4 +572,25 @@ sqlite_column_datetime_unit(Oid relid, AttrNumber attnum)
 			return sqlite_parse_datetime_unit(defGetString(def));
 	}
 	return SQLITE_DT_NONE;
+}
+
+/* The column of foreign table "rel" that reads SQLite column "name" (UTF-8), or 0. */
+AttrNumber
+sqlite_column_attnum(Relation rel, const char *utf8_name)
+{
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	int			i;
+
+	for (i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+		char	   *col;
+
+		if (att->attisdropped)
+			continue;
+		col = sqlite_column_name(RelationGetRelid(rel), att->attnum);
+		if (sqlite3_stricmp(pg_server_to_any(col, strlen(col), PG_UTF8), utf8_name) == 0)
+			return att->attnum;
+	}
+	return InvalidAttrNumber;
 }

@@ -32,6 +32,7 @@
 #include "nodes/nodeFuncs.h"
 #include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
+#include "optimizer/paths.h"
 #include "optimizer/pathnode.h"
 #include "optimizer/planmain.h"
 #include "optimizer/restrictinfo.h"
@@ -63,6 +64,10 @@ typedef struct SqliteRelInfo
 	const char *rowid;			/* its rowid alias, or NULL */
 	List	   *remote_conds;	/* RestrictInfos SQLite pre-filters on */
 	bool		writes;			/* the statement writes to this server */
+	bool		materialize;	/* read every row before the statement runs */
+	AttrNumber	alias_attnum;	/* the INTEGER PRIMARY KEY column, or 0 */
+	List	   *lookups;		/* SqliteLookup whose column is an attnum */
+	List	   *lookup_attnums; /* ... and that attnum (IntList) */
 } SqliteRelInfo;
 
 /* The slots of ForeignScan.fdw_private. */
@@ -72,8 +77,10 @@ enum SqliteScanPrivate
 	ScanPrivateRetrievedAttrs,	/* attnums of its columns 2..n (IntList) */
 	ScanPrivateHasRowid,		/* whether column 1 is the rowid (Integer) */
 	ScanPrivateRowsMode,		/* SqliteRowsMode (Integer) */
-	ScanPrivateMaterialize		/* read every row before returning one
+	ScanPrivateMaterialize,		/* read every row before the statement runs
 								 * (Integer) */
+	ScanPrivateWrite			/* the statement writes to this file: take
+								 * the write lock (Integer) */
 };
 
 /* The execution state of a scan (or of ANALYZE's sampling read). */
@@ -134,6 +141,9 @@ static void scan_setup(SqliteScanState *ss, Relation rel, const char *sql,
 static bool scan_next(SqliteScanState *ss, TupleTableSlot *slot);
 static void scan_fill_store(SqliteScanState *ss, TupleTableSlot *slot);
 static bool contains_exec_param(Node *node, void *context);
+static bool push_is_integer(Oid typid);
+static void add_lookup_paths(PlannerInfo *root, RelOptInfo *baserel,
+							 SqliteRelInfo *info);
 static bool row_wanted(SqliteScanState *ss);
 static void scan_convert_row(SqliteScanState *ss, Datum *values, bool *nulls);
 static void scan_error_callback(void *arg);
@@ -252,6 +262,8 @@ sqliteGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel,
 
 	info->writes = sqlite_statement_writes_server(root,
 												   GetForeignTable(foreigntableid)->serverid);
+	info->materialize = sqlite_statement_writes(root) &&
+		sqlite_server_may_write(GetForeignTable(foreigntableid)->serverid);
 	conn = info->writes ?
 		sqlite_get_write_connection(server_of(foreigntableid)) :
 		sqlite_get_connection(server_of(foreigntableid));
@@ -273,13 +285,33 @@ sqliteGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel,
 		 * condition on a value that changes per rescan stays local.
 		 */
 		if (sqlite_enable_pushdown &&
-			!(info->writes && contains_exec_param((Node *) ri->clause, NULL)) &&
+			!(info->materialize && contains_exec_param((Node *) ri->clause, NULL)) &&
 			sqlite_is_pushable_clause(root, baserel, ri->clause))
 			info->remote_conds = lappend(info->remote_conds, ri);
 	}
 
 	if (baserel->tuples < 0)
 		baserel->tuples = sqlite_estimate_rows(conn, info->table, info->rowid);
+
+	/* the columns SQLite can look values up by, for parameterized scans */
+	{
+		Relation	rel = table_open(foreigntableid, NoLock);
+
+		foreach(lc, sqlite_table_lookups(conn, info->table, info->rowid != NULL))
+		{
+			SqliteLookup *lk = lfirst(lc);
+			AttrNumber	attnum = sqlite_column_attnum(rel, lk->column);
+
+			if (attnum == InvalidAttrNumber)
+				continue;
+			if (lk->rowid_alias &&
+				push_is_integer(TupleDescAttr(RelationGetDescr(rel), attnum - 1)->atttypid))
+				info->alias_attnum = attnum;
+			info->lookups = lappend(info->lookups, lk);
+			info->lookup_attnums = lappend_int(info->lookup_attnums, attnum);
+		}
+		table_close(rel, NoLock);
+	}
 
 	sel = clauselist_selectivity(root,
 								 extract_actual_clauses(baserel->baserestrictinfo, false),
@@ -311,6 +343,111 @@ sqliteGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel,
 			 create_foreignscan_path(root, baserel, NULL, baserel->rows,
 									 startup_cost, startup_cost + run_cost,
 									 NIL, NULL, NULL, NIL));
+
+	if (sqlite_enable_pushdown && !info->materialize && info->lookups != NIL)
+		add_lookup_paths(root, baserel, info);
+}
+
+/* Is an integer type (the INTEGER PRIMARY KEY may skip the guard)? */
+static bool
+push_is_integer(Oid typid)
+{
+	return typid == INT2OID || typid == INT4OID || typid == INT8OID;
+}
+
+/* EquivalenceMember callback: is "em" column *arg of "rel"? */
+static bool
+ec_member_is_column(PlannerInfo *root, RelOptInfo *rel, EquivalenceClass *ec,
+					EquivalenceMember *em, void *arg)
+{
+	Expr	   *e = em->em_expr;
+
+	while (e && IsA(e, RelabelType))
+		e = ((RelabelType *) e)->arg;
+	return e && IsA(e, Var) && (Index) ((Var *) e)->varno == rel->relid &&
+		((Var *) e)->varlevelsup == 0 &&
+		((Var *) e)->varattno == *(AttrNumber *) arg;
+}
+
+/*
+ * Parameterized paths: for each join clause "column = outer value" on a
+ * column SQLite can look up (the rowid, the first column of an index), a
+ * scan that finds the matching rows by that lookup for each outer row, so
+ * a join from a few local rows to a large SQLite table reads only those.
+ */
+static void
+add_lookup_paths(PlannerInfo *root, RelOptInfo *baserel, SqliteRelInfo *info)
+{
+	List	   *clauses = NIL;
+	ListCell   *lc;
+	ListCell   *lc2;
+	ListCell   *lc3;
+
+	foreach(lc, baserel->joininfo)
+	{
+		RestrictInfo *ri = lfirst_node(RestrictInfo, lc);
+
+		if (!ri->pseudoconstant && join_clause_is_movable_to(ri, baserel))
+			clauses = lappend(clauses, ri);
+	}
+	if (baserel->has_eclass_joins)
+	{
+		foreach(lc, info->lookup_attnums)
+		{
+			AttrNumber	attnum = lfirst_int(lc);
+
+			clauses = list_concat(clauses,
+								  generate_implied_equalities_for_column(root, baserel,
+																		 ec_member_is_column,
+																		 &attnum,
+																		 baserel->lateral_referencers));
+		}
+	}
+
+	foreach(lc, clauses)
+	{
+		RestrictInfo *ri = lfirst_node(RestrictInfo, lc);
+		AttrNumber	attnum = sqlite_clause_lookup_attnum(baserel, ri->clause);
+		SqliteLookup *lk = NULL;
+		Relids		required_outer;
+		ParamPathInfo *ppi;
+		double		rows;
+		Cost		run_cost;
+
+		if (attnum == InvalidAttrNumber)
+			continue;
+		forboth(lc2, info->lookups, lc3, info->lookup_attnums)
+		{
+			if (lfirst_int(lc3) == attnum &&
+				(lk == NULL || ((SqliteLookup *) lfirst(lc2))->unique))
+				lk = lfirst(lc2);
+		}
+		if (lk == NULL)
+			continue;
+		required_outer = bms_union(bms_difference(ri->clause_relids, baserel->relids),
+								   baserel->lateral_relids);
+		if (bms_is_empty(required_outer) ||
+			bms_overlap(required_outer, baserel->relids))
+			continue;
+
+		ppi = get_baserel_parampathinfo(root, baserel, required_outer);
+		rows = ppi->ppi_rows;
+		if (lk->unique)
+			rows = Min(rows, 1.0);
+		else if (lk->per_key > 0)
+			rows = Min(rows, lk->per_key);
+		rows = clamp_row_est(rows);
+
+		/* one descent of SQLite's b-tree, then the matching rows */
+		run_cost = cpu_operator_cost * 2 * log2(baserel->tuples + 2) +
+			rows * (seq_page_cost / 50.0 + 2 * cpu_tuple_cost) +
+			rows * cpu_operator_cost * list_length(baserel->baserestrictinfo);
+
+		add_path(baserel, (Path *)
+				 create_foreignscan_path(root, baserel, NULL, rows,
+										 0, run_cost,
+										 NIL, required_outer, NULL, NIL));
+	}
 }
 
 /*
@@ -330,6 +467,21 @@ sqliteGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 	Relation	rel;
 	SqliteRowsMode rows_mode;
 
+	List	   *remote_conds = list_copy(info->remote_conds);
+	ListCell   *lc;
+
+	/* a parameterized scan also sends its join clauses (with outer values) */
+	if (best_path->path.param_info)
+	{
+		foreach(lc, scan_clauses)
+		{
+			RestrictInfo *ri = lfirst_node(RestrictInfo, lc);
+
+			if (!list_member_ptr(baserel->baserestrictinfo, ri) &&
+				sqlite_clause_lookup_attnum(baserel, ri->clause) != InvalidAttrNumber)
+				remote_conds = lappend(remote_conds, ri);
+		}
+	}
 	scan_clauses = extract_actual_clauses(scan_clauses, false);
 
 	initStringInfo(&sql);
@@ -337,15 +489,17 @@ sqliteGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 	rows_mode = sqlite_table_rows_mode(foreigntableid);
 	/* sorting rows by whether they fit needs every column */
 	sqlite_deparse_select(&sql, root, baserel, rel, info->table, info->rowid,
-						  info->remote_conds, rows_mode != SQLITE_ROWS_ALL,
+						  remote_conds, rows_mode != SQLITE_ROWS_ALL,
+						  info->alias_attnum,
 						  &retrieved_attrs, &params_list);
 	table_close(rel, NoLock);
 
 	return make_foreignscan(tlist, scan_clauses, baserel->relid, params_list,
-							list_make5(makeString(sql.data), retrieved_attrs,
-									   makeInteger(info->rowid != NULL),
-									   makeInteger(rows_mode),
-									   makeInteger(info->writes)),
+							lappend(list_make5(makeString(sql.data), retrieved_attrs,
+											   makeInteger(info->rowid != NULL),
+											   makeInteger(rows_mode),
+											   makeInteger(info->materialize)),
+									makeInteger(info->writes)),
 							NIL, NIL, outer_plan);
 }
 
@@ -439,11 +593,22 @@ sqliteBeginForeignScan(ForeignScanState *node, int eflags)
 			   intVal(list_nth(fsplan->fdw_private, ScanPrivateHasRowid)) != 0,
 			   (List *) list_nth(fsplan->fdw_private, ScanPrivateRetrievedAttrs),
 			   (SqliteRowsMode) intVal(list_nth(fsplan->fdw_private, ScanPrivateRowsMode)),
-			   intVal(list_nth(fsplan->fdw_private, ScanPrivateMaterialize)) != 0);
+			   intVal(list_nth(fsplan->fdw_private, ScanPrivateWrite)) != 0);
 	ss->materialize = intVal(list_nth(fsplan->fdw_private, ScanPrivateMaterialize)) != 0;
 	ss->scancxt = CurrentMemoryContext;
 	ss->param_exprs = ExecInitExprList(fsplan->fdw_exprs, (PlanState *) node);
 	ss->params_bound = false;
+
+	/*
+	 * A statement that may write to the file reads all its rows now, before
+	 * any node of the plan runs (only values fixed for the whole statement
+	 * are pushed to SQLite then).
+	 */
+	if (ss->materialize)
+	{
+		bind_params(ss, node->ss.ps.ps_ExprContext);
+		scan_fill_store(ss, node->ss.ss_ScanTupleSlot);
+	}
 }
 
 /*

@@ -72,8 +72,10 @@ extern void sqlite_check_read_privilege(const char *what);
 extern void sqlite_check_write_privilege(const char *what);
 extern bool sqlite_table_updatable(Oid relid);
 extern bool sqlite_server_may_write(Oid serverid);
+extern void sqlite_check_server_writable(Oid serverid);
 extern int	sqlite_table_batch_size(Oid relid);
 extern bool sqlite_column_is_key(Oid relid, AttrNumber attnum);
+extern AttrNumber sqlite_column_attnum(Relation rel, const char *utf8_name);
 extern SqliteRowsMode sqlite_parse_rows_mode(const char *value);
 extern SqliteRowsMode sqlite_table_rows_mode(Oid relid);
 extern char *sqlite_column_check_type(Oid relid, AttrNumber attnum);
@@ -202,7 +204,10 @@ extern void sqlite_deparse_select(StringInfo buf, PlannerInfo *root,
 								  RelOptInfo *baserel, Relation rel,
 								  const char *tablename, const char *rowid_name,
 								  List *remote_conds, bool all_columns,
+								  AttrNumber alias_attnum,
 								  List **retrieved_attrs, List **params_list);
+extern AttrNumber sqlite_clause_lookup_attnum(RelOptInfo *baserel,
+											  Expr *clause);
 extern void sqlite_append_ident(StringInfo buf, const char *name);
 extern void sqlite_append_ident_utf8(StringInfo buf, const char *utf8);
 
@@ -212,6 +217,7 @@ extern void sqlite_append_ident_utf8(StringInfo buf, const char *utf8);
  */
 extern void sqlite_rowid_to_tid(int64 rowid, ItemPointer tid);
 extern bool sqlite_statement_writes_server(PlannerInfo *root, Oid serverid);
+extern bool sqlite_statement_writes(PlannerInfo *root);
 extern int	sqliteIsForeignRelUpdatable(Relation rel);
 extern void sqliteAddForeignUpdateTargets(PlannerInfo *root, Index rtindex,
 										  RangeTblEntry *target_rte,
@@ -261,6 +267,18 @@ extern const char *sqlite_rowid_alias(SqliteConn *conn, const char *table,
 extern double sqlite_estimate_rows(SqliteConn *conn, const char *table,
 								   const char *rowid);
 extern char *sqlite_shorten_name(const char *name);
+
+/* A column SQLite can look a value up by (sqlite_table_lookups). */
+typedef struct SqliteLookup
+{
+	char	   *column;			/* SQLite name, UTF-8 */
+	bool		unique;			/* at most one row per value */
+	bool		rowid_alias;	/* the INTEGER PRIMARY KEY: always an integer */
+	double		per_key;		/* rows per value, or -1 if unknown */
+} SqliteLookup;
+
+extern List *sqlite_table_lookups(SqliteConn *conn, const char *table,
+								  bool has_rowid);
 
 /* ---------------------------------------------------------------------
  * in translate.c

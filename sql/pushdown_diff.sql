@@ -129,7 +129,39 @@ SELECT cond, with_pushdown, pushed FROM results
 -- off really is off
 SET sqlite_fdw_mig.enable_pushdown = off;
 EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM t WHERE i = 7;
+-- Joins by a value SQLite can look up (the INTEGER PRIMARY KEY, the first
+-- column of an index): a parameterized scan per outer row sends the join
+-- clause with the outer value, and returns the same rows as without
+-- push-down, storage classes mixed or not.
 RESET sqlite_fdw_mig.enable_pushdown;
+CREATE TEMP TABLE keys_i (k bigint);
+INSERT INTO keys_i VALUES (0), (1), (-1), (7), (2), (100), (42), (NULL),
+  (9223372036854775807), (-9223372036854775808), (9007199254740993);
+CREATE TEMP TABLE keys_s (k text);
+INSERT INTO keys_s VALUES (''), ('abc'), ('ABC'), ('10'), ('7'), ('Äpfel'),
+  (' 7'), ('a''b'), ('1000'), ('7.0'), ('010'), (NULL), ('nope');
+ANALYZE keys_i;
+ANALYZE keys_s;
+SET enable_hashjoin = off;
+SET enable_mergejoin = off;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT t.id FROM keys_i k JOIN t ON t.id = k.k;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT t.id FROM keys_s k JOIN t ON t.s = k.k;
+CREATE TEMP TABLE join_results AS
+SELECT q, run_ids(q, true) AS with_pushdown, run_ids(q, false) AS without, pushed(q) AS pushed
+  FROM unnest(ARRAY[
+    'SELECT t.id FROM keys_i k JOIN t ON t.id = k.k',
+    'SELECT t.id FROM keys_i k JOIN t ON t.i = k.k',
+    'SELECT t.id FROM keys_i k JOIN t ON k.k = t.i AND t.r > 0',
+    'SELECT t.id FROM keys_s k JOIN t ON t.s = k.k',
+    'SELECT t.id FROM keys_s k JOIN t_tz t ON t.s = k.k',
+    'SELECT u.id FROM keys_s k JOIN u_num u ON u.s = k.k',
+    'SELECT t.id FROM keys_i k LEFT JOIN t ON t.i = k.k',
+    'SELECT t.id FROM keys_i k JOIN t ON t.i = k.k + 1',
+    'SELECT t.id FROM t WHERE t.i IN (SELECT k FROM keys_i)']) AS q;
+SELECT q, with_pushdown, with_pushdown = without AS same, pushed FROM join_results;
+RESET enable_hashjoin;
+RESET enable_mergejoin;
+
 EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM t WHERE i = 7;
 
 DROP EXTENSION sqlite_fdw_mig CASCADE;
