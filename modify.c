@@ -617,9 +617,9 @@ begin_modify(Relation rel, CmdType op, List *fdw_private, Plan *subplan)
 	Oid			relid = RelationGetRelid(rel);
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 	SqliteModifyState *ms = palloc0(sizeof(SqliteModifyState));
-	List	   *written = (List *) list_nth(fdw_private, ModifyPrivateWritten);
-	List	   *keys = (List *) list_nth(fdw_private, ModifyPrivateKeys);
-	List	   *returned = (List *) list_nth(fdw_private, ModifyPrivateReturned);
+	List	   *written;
+	List	   *keys;
+	List	   *returned;
 	ListCell   *lc;
 	int			i;
 
@@ -637,6 +637,9 @@ begin_modify(Relation rel, CmdType op, List *fdw_private, Plan *subplan)
 				 errmsg("foreign table \"%s\" was not updatable when the statement was planned",
 						RelationGetRelationName(rel)),
 				 errhint("Run the statement again.")));
+	written = (List *) list_nth(fdw_private, ModifyPrivateWritten);
+	keys = (List *) list_nth(fdw_private, ModifyPrivateKeys);
+	returned = (List *) list_nth(fdw_private, ModifyPrivateReturned);
 
 	ms->rel = rel;
 	ms->op = op;

@@ -242,6 +242,56 @@ INSERT INTO w.raw_v VALUES
 SELECT id, show(v) FROM w.raw_v WHERE id <> 3 ORDER BY id;
 SELECT show_error($$INSERT INTO w.raw_v VALUES (6, ROW('integer', NULL, 1.5, NULL))$$);
 
+-- a generated column of the foreign table is computed by PostgreSQL (SQLite
+-- computes its own), and RETURNING shows it
+CREATE FOREIGN TABLE w.t_gen (id bigint, name text,
+  shout text GENERATED ALWAYS AS (upper(name) || '!') STORED)
+  SERVER rw OPTIONS (table 't');
+INSERT INTO w.t_gen (name) VALUES ('generated') RETURNING name, shout;
+-- a BEFORE ROW trigger's changes are written, also to columns not named
+CREATE FOREIGN TABLE w.t_trig (id bigint, name text, i bigint)
+  SERVER rw OPTIONS (table 't');
+CREATE FUNCTION set_i() RETURNS trigger LANGUAGE plpgsql
+  AS $$ BEGIN NEW.i := 99; RETURN NEW; END $$;
+CREATE TRIGGER set_i BEFORE INSERT OR UPDATE ON w.t_trig
+  FOR EACH ROW EXECUTE FUNCTION set_i();
+INSERT INTO w.t_trig (name) VALUES ('triggered') RETURNING name, i;
+UPDATE w.t_trig SET name = 'retriggered' WHERE name = 'generated' RETURNING name, i;
+SELECT show(name), show(i) FROM w.t_raw WHERE show(name) LIKE 'text %trigger%' ORDER BY 1;
+DROP TRIGGER set_i ON w.t_trig;
+
+-- an UPDATE through a parent table reads each child once: every row moves
+-- once, though its rowid moves ahead of the scan
+CREATE TABLE w.moved (id bigint, name text);
+CREATE FOREIGN TABLE w.t_inh () INHERITS (w.moved) SERVER rw OPTIONS (table 't');
+SELECT count(*) AS rows_before, max(id) < 10000 AS all_small FROM w.t;
+UPDATE w.moved SET id = id + 10000;
+SELECT count(*) AS rows_after, min(id) >= 10000 AND max(id) < 20000 AS each_moved_once FROM w.t;
+-- an INSERT whose SELECT reads the same table after other rows were
+-- written reads what was there before the statement
+CREATE TABLE w.local_rows (a text, b bigint, v text);
+INSERT INTO w.local_rows VALUES ('l', 1, 'local');
+SELECT count(*) FROM w.wr;
+INSERT INTO w.wr SELECT * FROM w.local_rows UNION ALL SELECT a || 'u', b, v FROM w.wr;
+SELECT count(*) FROM w.wr;
+
+-- a server owned by a role that may not write files is never written
+-- through, whoever made its table updatable
+CREATE ROLE file_reader;
+GRANT pg_read_server_files TO file_reader;
+GRANT USAGE ON FOREIGN DATA WRAPPER sqlite_fdw_mig TO file_reader;
+CREATE SERVER rw2 FOREIGN DATA WRAPPER sqlite_fdw_mig OPTIONS (database :'db');
+ALTER SERVER rw2 OWNER TO file_reader;
+CREATE FOREIGN TABLE w.t2 (id bigint, name text) SERVER rw2
+  OPTIONS (table 't', updatable 'true');
+SELECT show_error($$INSERT INTO w.t2 (name) VALUES ('through rw2')$$);
+SELECT show_error($$DELETE FROM w.t2$$);
+SELECT show_error($$TRUNCATE w.t2$$);
+DROP FOREIGN TABLE w.t2;
+DROP SERVER rw2;
+REVOKE USAGE ON FOREIGN DATA WRAPPER sqlite_fdw_mig FROM file_reader;
+DROP ROLE file_reader;
+
 -- a table that is not updatable though its server is
 ALTER FOREIGN TABLE w.chk OPTIONS (ADD updatable 'false');
 SELECT show_error($$INSERT INTO w.chk VALUES (3, 1)$$);
@@ -251,6 +301,6 @@ DROP SCHEMA r CASCADE;
 DROP SERVER rw;
 DROP SERVER ro;
 DROP TABLE sums;
-DROP FUNCTION file_md5(), show(sqlite_value);
+DROP FUNCTION file_md5(), show(sqlite_value), set_i();
 DROP FUNCTION show_error(text), mig_norm(text, regtype, text), mig_diff, mig_check;
 DROP EXTENSION sqlite_fdw_mig;
