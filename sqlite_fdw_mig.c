@@ -19,6 +19,8 @@
 #include <sys/stat.h>
 
 #include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "catalog/pg_opfamily.h"
 #include "access/table.h"
 #include "catalog/pg_type.h"
 #include "commands/explain.h"
@@ -142,6 +144,9 @@ static bool scan_next(SqliteScanState *ss, TupleTableSlot *slot);
 static void scan_fill_store(SqliteScanState *ss, TupleTableSlot *slot);
 static bool contains_exec_param(Node *node, void *context);
 static bool push_is_integer(Oid typid);
+static bool ec_member_is_column(PlannerInfo *root, RelOptInfo *rel,
+								EquivalenceClass *ec, EquivalenceMember *em,
+								void *arg);
 static void add_lookup_paths(PlannerInfo *root, RelOptInfo *baserel,
 							 SqliteRelInfo *info);
 static bool row_wanted(SqliteScanState *ss);
@@ -346,6 +351,38 @@ sqliteGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel,
 
 	if (sqlite_enable_pushdown && !info->materialize && info->lookups != NIL)
 		add_lookup_paths(root, baserel, info);
+
+	/*
+	 * Rows in the order of the INTEGER PRIMARY KEY, when the query wants
+	 * them so: SQLite walks its b-tree in that order (and backwards), so
+	 * ORDER BY id DESC LIMIT 10 reads ten rows.  The column never holds NULL
+	 * or anything but an integer, so the orders agree exactly.
+	 */
+	if (sqlite_enable_pushdown && info->alias_attnum != InvalidAttrNumber &&
+		root->query_pathkeys != NIL)
+	{
+		PathKey    *pk = linitial(root->query_pathkeys);
+		ListCell   *lc;
+		bool		found = false;
+
+		foreach(lc, pk->pk_eclass->ec_members)
+		{
+			EquivalenceMember *em = lfirst(lc);
+			AttrNumber	attnum = info->alias_attnum;
+
+			if (ec_member_is_column(root, baserel, pk->pk_eclass, em, &attnum))
+				found = true;
+		}
+		if (found && !pk->pk_eclass->ec_has_volatile &&
+			pk->pk_opfamily == INTEGER_BTREE_FAM_OID &&
+			(pk->pk_strategy == BTLessStrategyNumber ||
+			 pk->pk_strategy == BTGreaterStrategyNumber))
+			add_path(baserel, (Path *)
+					 create_foreignscan_path(root, baserel, NULL, baserel->rows,
+											 startup_cost, startup_cost + run_cost,
+											 list_make1(pk), NULL, NULL,
+											 list_make1(makeInteger(pk->pk_strategy == BTGreaterStrategyNumber))));
+	}
 }
 
 /* Is an integer type (the INTEGER PRIMARY KEY may skip the guard)? */
@@ -493,6 +530,15 @@ sqliteGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 						  info->alias_attnum,
 						  &retrieved_attrs, &params_list);
 	table_close(rel, NoLock);
+
+	/* the ordered path: by the INTEGER PRIMARY KEY */
+	if (best_path->fdw_private != NIL)
+	{
+		appendStringInfoString(&sql, " ORDER BY ");
+		sqlite_append_ident(&sql, sqlite_column_name(foreigntableid, info->alias_attnum));
+		appendStringInfoString(&sql,
+							   intVal(linitial(best_path->fdw_private)) ? " DESC" : " ASC");
+	}
 
 	return make_foreignscan(tlist, scan_clauses, baserel->relid, params_list,
 							lappend(list_make5(makeString(sql.data), retrieved_attrs,

@@ -162,6 +162,27 @@ SELECT q, with_pushdown, with_pushdown = without AS same, pushed FROM join_resul
 RESET enable_hashjoin;
 RESET enable_mergejoin;
 
+-- Rows in the order of the INTEGER PRIMARY KEY come from SQLite's b-tree,
+-- forwards or backwards, in the order PostgreSQL's sort gives
+EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM t ORDER BY id DESC LIMIT 3;
+CREATE FUNCTION ordered_ids(q text, pushdown bool) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+  result text;
+BEGIN
+  PERFORM set_config('sqlite_fdw_mig.enable_pushdown', pushdown::text, true);
+  EXECUTE format('SELECT string_agg(id::text, '','') FROM (%s) q', q) INTO result;
+  RETURN result;
+END $$;
+SELECT q, ordered_ids(q, true) AS with_pushdown,
+       ordered_ids(q, true) = ordered_ids(q, false) AS same
+  FROM unnest(ARRAY[
+    'SELECT id FROM t ORDER BY id DESC LIMIT 4',
+    'SELECT id FROM t WHERE i > 0 ORDER BY id',
+    'SELECT id FROM t_tz ORDER BY id DESC',
+    'SELECT id FROM t ORDER BY id, s LIMIT 5',
+    'SELECT id FROM t ORDER BY -id LIMIT 3']) AS q;
+
 EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM t WHERE i = 7;
 
 DROP EXTENSION sqlite_fdw_mig CASCADE;
