@@ -36,7 +36,7 @@ PG_CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-wrapv
 SHLIB_LINK += -fsanitize=$(SANITIZE)
 endif
 
-REGRESS = options import types datetime pushdown pushdown_diff translate write migrate migrate_names migrate_schema migrate_more
+REGRESS = options import types datetime pushdown pushdown_diff translate write write_roundtrip migrate migrate_names migrate_schema migrate_more
 
 # isolation specs (specs/); test/run_tests.sh runs them on its cluster
 ISOLATION = write_lock

@@ -33,6 +33,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/pg_collation.h"
+#include "common/shortest_dec.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
 #include "commands/explain.h"
@@ -94,6 +95,7 @@ typedef struct SqliteModifyState
 	int			nwritten;
 	AttrNumber *written;		/* attnums of the bound values */
 	SqliteColumnConv *wconvs;	/* how each is bound */
+	bool	   *wtext;			/* its SQLite column has TEXT affinity */
 	int			nkeys;			/* 0: the rowid */
 	AttrNumber *keys;			/* attnums of the key columns */
 	SqliteColumnConv *kconvs;
@@ -118,7 +120,9 @@ static SqliteModifyState *begin_modify(Relation rel, CmdType op,
 static TupleTableSlot *exec_row(SqliteModifyState *ms, TupleTableSlot *slot,
 								TupleTableSlot *planSlot);
 static void bind_value(SqliteModifyState *ms, int idx, AttrNumber attnum,
-					   SqliteColumnConv *conv, Datum value, bool isnull);
+					   SqliteColumnConv *conv, Datum value, bool isnull,
+					   bool text_affinity);
+static bool sqlite_text_affinity(const char *decltype);
 static void bind_text(SqliteModifyState *ms, int idx, const char *s, int len);
 static char *datetime_text(SqliteColumnConv *conv, Datum value, bool *ok);
 static bool datetime_number(SqliteColumnConv *conv, Datum value,
@@ -720,6 +724,34 @@ begin_modify(Relation rel, CmdType op, List *fdw_private, Plan *subplan)
 	ms->rowid_keyed = intVal(list_nth(fdw_private, ModifyPrivateRowidKeyed)) != 0;
 
 	ms->conn = sqlite_get_write_connection(GetForeignServer(GetForeignTable(relid)->serverid));
+
+	/*
+	 * Columns of TEXT affinity store a REAL as SQLite's 15-digit text: a
+	 * float is bound to them as its shortest exact text instead.
+	 */
+	ms->wtext = palloc0(sizeof(bool) * Max(ms->nwritten, 1));
+	{
+		SqliteStmt *st = sqlite_prepare(ms->conn,
+										"SELECT name, type FROM pragma_table_xinfo(?1)");
+
+		sqlite3_bind_text(st->stmt, 1,
+						  pg_server_to_any(ms->table, strlen(ms->table), PG_UTF8),
+						  -1, SQLITE_TRANSIENT);
+		while (sqlite_step(st) == SQLITE_ROW)
+		{
+			const char *name = (const char *) sqlite3_column_text(st->stmt, 0);
+			const char *type = (const char *) sqlite3_column_text(st->stmt, 1);
+			AttrNumber	attnum = name ? sqlite_column_attnum(rel, name) : 0;
+
+			for (i = 0; i < ms->nwritten; i++)
+			{
+				if (ms->written[i] == attnum)
+					ms->wtext[i] = sqlite_text_affinity(type);
+			}
+		}
+		sqlite_finalize(st);
+	}
+
 	ms->stmt = sqlite_prepare(ms->conn, ms->sql);
 	return ms;
 }
@@ -904,7 +936,7 @@ exec_row(SqliteModifyState *ms, TupleTableSlot *slot, TupleTableSlot *planSlot)
 
 			bind_value(ms, param++, attnum, &ms->wconvs[i],
 					   slot->tts_values[attnum - 1],
-					   slot->tts_isnull[attnum - 1]);
+					   slot->tts_isnull[attnum - 1], ms->wtext[i]);
 		}
 	}
 	if (ms->op != CMD_INSERT)
@@ -933,7 +965,8 @@ exec_row(SqliteModifyState *ms, TupleTableSlot *slot, TupleTableSlot *planSlot)
 			{
 				Datum		d = ExecGetJunkAttribute(planSlot, ms->key_junk[i], &isnull);
 
-				bind_value(ms, param++, ms->keys[i], &ms->kconvs[i], d, isnull);
+				bind_value(ms, param++, ms->keys[i], &ms->kconvs[i], d, isnull,
+						   false);
 			}
 		}
 	}
@@ -1143,7 +1176,8 @@ bind_text(SqliteModifyState *ms, int idx, const char *s, int len)
  */
 static void
 bind_value(SqliteModifyState *ms, int idx, AttrNumber attnum,
-		   SqliteColumnConv *conv, Datum value, bool isnull)
+		   SqliteColumnConv *conv, Datum value, bool isnull,
+		   bool text_affinity)
 {
 	sqlite3_stmt *stmt = ms->stmt->stmt;
 	int			rc = SQLITE_OK;
@@ -1171,6 +1205,27 @@ bind_value(SqliteModifyState *ms, int idx, AttrNumber attnum,
 				{
 					double		d = conv->kind == CONV_FLOAT4 ?
 						(double) DatumGetFloat4(value) : DatumGetFloat8(value);
+
+					/*
+					 * A real is written as the double nearest to its shortest
+					 * decimal (0.1, not 0.100000001490116), which is what it
+					 * means and what reads back as the same real.
+					 */
+					if (conv->kind == CONV_FLOAT4 && !isnan(d) && !isinf(d))
+					{
+						char		buf[FLOAT_SHORTEST_DECIMAL_LEN + 1];
+
+						(void) float_to_shortest_decimal_buf(DatumGetFloat4(value), buf);
+						d = strtod(buf, NULL);
+					}
+					if (text_affinity && !isnan(d))
+					{
+						char		buf[DOUBLE_SHORTEST_DECIMAL_LEN + 16];
+
+						rc = sqlite3_bind_text(stmt, idx, sqlite_real_to_text(d, buf),
+											   -1, SQLITE_TRANSIENT);
+						break;
+					}
 
 					if (isnan(d))
 						refuse_value(ms, attnum, true, value,
@@ -1307,6 +1362,26 @@ bind_value(SqliteModifyState *ms, int idx, AttrNumber attnum,
 	}
 	if (rc != SQLITE_OK)
 		sqlite_report_write(ms->conn, rc, ms->sql, ms->table);
+}
+
+/*
+ * Does a column declared "decltype" have TEXT affinity (SQLite's rules: no
+ * "INT", and "CHAR", "CLOB" or "TEXT")?
+ */
+static bool
+sqlite_text_affinity(const char *decltype)
+{
+	char	   *up;
+	char	   *p;
+
+	if (decltype == NULL)
+		return false;
+	up = pstrdup(decltype);
+	for (p = up; *p; p++)
+		*p = pg_ascii_toupper((unsigned char) *p);
+	return strstr(up, "INT") == NULL &&
+		(strstr(up, "CHAR") != NULL || strstr(up, "CLOB") != NULL ||
+		 strstr(up, "TEXT") != NULL);
 }
 
 /*
