@@ -95,6 +95,7 @@ static int	errhint_file_access(int save_errno);
 static int	errdetail_for_sqlite(int rc, const char *msg, SqliteConn *conn);
 static int	configure_handle(sqlite3 *db, SqliteConn *entry, const char **failed);
 static void close_connection(SqliteConn *entry);
+static void xact_ended(SqliteConn *entry);
 static void private_conn_callback(void *arg);
 static void begin_read(SqliteConn *entry);
 static void end_transaction(SqliteConn *entry);
@@ -768,6 +769,13 @@ close_connection(SqliteConn *entry)
 	if (entry->db != NULL)
 		sqlite3_close_v2(entry->db);
 	entry->db = NULL;
+	xact_ended(entry);
+}
+
+/* Forget the SQLite transaction of "entry": it has ended. */
+static void
+xact_ended(SqliteConn *entry)
+{
 	entry->xact_open = false;
 	entry->write_xact = false;
 	entry->sp_depth = 0;
@@ -890,9 +898,7 @@ check_lost_transaction(SqliteConn *entry)
 		return;
 	if (entry->write_xact)
 		entry->doomed = true;
-	entry->xact_open = false;
-	entry->write_xact = false;
-	entry->sp_depth = 0;
+	xact_ended(entry);
 }
 
 /*
@@ -918,9 +924,7 @@ commit_write(SqliteConn *entry)
 	rc = sqlite3_exec(entry->db, "COMMIT", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		sqlite_report_write(entry, rc, "COMMIT", NULL);
-	entry->xact_open = false;
-	entry->write_xact = false;
-	entry->sp_depth = 0;
+	xact_ended(entry);
 }
 
 /*
@@ -993,9 +997,7 @@ sqlite_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 		if (rc != SQLITE_OK)
 		{
 			(void) sqlite3_exec(entry->db, "ROLLBACK", NULL, NULL, NULL);
-			entry->xact_open = false;
-			entry->write_xact = false;
-			entry->sp_depth = 0;
+			xact_ended(entry);
 			entry->doomed = true;
 		}
 	}

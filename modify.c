@@ -614,6 +614,33 @@ sqlitePlanForeignModify(PlannerInfo *root, ModifyTable *plan,
 				   makeInteger(by_rowid));
 }
 
+/*
+ * The attnums of "cols" (an IntList of columns of "rel") and the conversion
+ * a scan uses for each; returns how many.
+ */
+static int
+column_convs(Relation rel, List *cols, AttrNumber **attnums,
+			 SqliteColumnConv **convs)
+{
+	int			n = list_length(cols);
+	ListCell   *lc;
+	int			i = 0;
+
+	*attnums = palloc(sizeof(AttrNumber) * Max(n, 1));
+	*convs = palloc(sizeof(SqliteColumnConv) * Max(n, 1));
+	foreach(lc, cols)
+	{
+		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), lfirst_int(lc) - 1);
+
+		(*attnums)[i] = att->attnum;
+		sqlite_conv_init(&(*convs)[i], att->atttypid, att->atttypmod,
+						 sqlite_column_datetime_unit(RelationGetRelid(rel), att->attnum),
+						 CurrentMemoryContext);
+		i++;
+	}
+	return n;
+}
+
 /* The state of a write to "rel", from the plan's fdw_private. */
 static SqliteModifyState *
 begin_modify(Relation rel, CmdType op, List *fdw_private, Plan *subplan)
@@ -654,34 +681,14 @@ begin_modify(Relation rel, CmdType op, List *fdw_private, Plan *subplan)
 									   "sqlite_fdw_mig modify row",
 									   ALLOCSET_DEFAULT_SIZES);
 
-	ms->nwritten = list_length(written);
-	ms->written = palloc(sizeof(AttrNumber) * Max(ms->nwritten, 1));
-	ms->wconvs = palloc(sizeof(SqliteColumnConv) * Max(ms->nwritten, 1));
-	i = 0;
-	foreach(lc, written)
-	{
-		Form_pg_attribute att = TupleDescAttr(tupdesc, lfirst_int(lc) - 1);
-
-		ms->written[i] = att->attnum;
-		sqlite_conv_init(&ms->wconvs[i], att->atttypid, att->atttypmod,
-						 sqlite_column_datetime_unit(relid, att->attnum),
-						 CurrentMemoryContext);
-		i++;
-	}
-
-	ms->nkeys = list_length(keys);
-	ms->keys = palloc(sizeof(AttrNumber) * Max(ms->nkeys, 1));
-	ms->kconvs = palloc(sizeof(SqliteColumnConv) * Max(ms->nkeys, 1));
+	ms->nwritten = column_convs(rel, written, &ms->written, &ms->wconvs);
+	ms->nkeys = column_convs(rel, keys, &ms->keys, &ms->kconvs);
 	ms->key_junk = palloc(sizeof(AttrNumber) * Max(ms->nkeys, 1));
 	i = 0;
 	foreach(lc, keys)
 	{
 		Form_pg_attribute att = TupleDescAttr(tupdesc, lfirst_int(lc) - 1);
 
-		ms->keys[i] = att->attnum;
-		sqlite_conv_init(&ms->kconvs[i], att->atttypid, att->atttypmod,
-						 sqlite_column_datetime_unit(relid, att->attnum),
-						 CurrentMemoryContext);
 		if (subplan)
 		{
 			char	   *name = psprintf("sqlite_key_%d", att->attnum);
