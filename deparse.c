@@ -50,6 +50,7 @@ typedef struct DeparseCtx
 	Relation	rel;
 	Index		relid;			/* range table index of the scanned relation */
 	AttrNumber	alias_attnum;	/* the INTEGER PRIMARY KEY column, or 0 */
+	bool		is_table;		/* an ordinary table (not a view) */
 	List	  **params;			/* expressions bound as ?1, ?2, ... */
 } DeparseCtx;
 
@@ -310,7 +311,7 @@ void
 sqlite_deparse_select(StringInfo buf, PlannerInfo *root, RelOptInfo *baserel,
 					  Relation rel, const char *tablename, const char *rowid_name,
 					  List *remote_conds, bool all_columns,
-					  AttrNumber alias_attnum,
+					  AttrNumber alias_attnum, bool is_table,
 					  List **retrieved_attrs, List **params_list)
 {
 	TupleDesc	tupdesc = RelationGetDescr(rel);
@@ -361,6 +362,7 @@ sqlite_deparse_select(StringInfo buf, PlannerInfo *root, RelOptInfo *baserel,
 	ctx.rel = rel;
 	ctx.relid = baserel->relid;
 	ctx.alias_attnum = alias_attnum;
+	ctx.is_table = is_table;
 	ctx.params = params_list;
 	foreach(lc, remote_conds)
 	{
@@ -472,18 +474,25 @@ deparse_clause(Expr *node, DeparseCtx *ctx, bool negate)
 				{
 					appendStringInfoString(buf, "(");
 					deparse_column(var, ctx);
-					appendStringInfo(buf, " = ?%d OR ", param);
+					appendStringInfo(buf, " COLLATE BINARY = ?%d OR ", param);
 					deparse_column(var, ctx);
-					appendStringInfoString(buf, " >= '')");
+					appendStringInfoString(buf, " COLLATE BINARY >= '')");
 					return;
 				}
-				if (!negate && strcmp(opname, "=") == 0 && cls == PUSH_TEXT)
+
+				/*
+				 * Only in a table: a view's column of TEXT affinity may hold
+				 * a REAL, which SQLite compares as its own text ('5.0') where
+				 * PostgreSQL reads '5'.
+				 */
+				if (!negate && strcmp(opname, "=") == 0 && cls == PUSH_TEXT &&
+					ctx->is_table)
 				{
 					appendStringInfoString(buf, "(");
 					deparse_column(var, ctx);
 					appendStringInfo(buf, " COLLATE BINARY = ?%d OR ", param);
 					deparse_column(var, ctx);
-					appendStringInfoString(buf, " < '')");
+					appendStringInfoString(buf, " COLLATE BINARY < '')");
 					return;
 				}
 

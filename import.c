@@ -186,7 +186,8 @@ sqlite_estimate_rows(SqliteConn *conn, const char *table, const char *rowid)
  * ANALYZE has been run in SQLite, else 1 for a unique lookup and -1.
  */
 List *
-sqlite_table_lookups(SqliteConn *conn, const char *table, bool has_rowid)
+sqlite_table_lookups(SqliteConn *conn, const char *table, bool has_rowid,
+					 bool *is_table)
 {
 	List	   *result = NIL;
 	SqliteStmt *st;
@@ -194,6 +195,18 @@ sqlite_table_lookups(SqliteConn *conn, const char *table, bool has_rowid)
 	char	   *pk_name = NULL;
 	int			npk = 0;
 	bool		pk_integer = false;
+	bool		pk_index = false;
+
+	st = sqlite_prepare(conn,
+						"SELECT type FROM pragma_table_list "
+						"WHERE schema = 'main' AND name = ?1 COLLATE NOCASE");
+	sqlite3_bind_text(st->stmt, 1, utf8(table), -1, SQLITE_TRANSIENT);
+	*is_table = sqlite_step(st) == SQLITE_ROW &&
+		sqlite3_column_type(st->stmt, 0) == SQLITE_TEXT &&
+		strcmp((const char *) sqlite3_column_text(st->stmt, 0), "table") == 0;
+	sqlite_finalize(st);
+	if (!*is_table)
+		return NIL;				/* a view or virtual table: no lookups */
 
 	st = sqlite_prepare(conn,
 						"SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'sqlite_stat1'");
@@ -213,7 +226,19 @@ sqlite_table_lookups(SqliteConn *conn, const char *table, bool has_rowid)
 		pk_integer = type != NULL && sqlite3_stricmp(type, "INTEGER") == 0;
 	}
 	sqlite_finalize(st);
-	if (has_rowid && npk == 1 && pk_integer)
+
+	/*
+	 * "INTEGER PRIMARY KEY DESC" as a column constraint is no rowid alias:
+	 * SQLite then keeps an index for the key (origin 'pk'), and the column
+	 * may hold anything.
+	 */
+	st = sqlite_prepare(conn,
+						"SELECT 1 FROM pragma_index_list(?1) WHERE origin = 'pk'");
+	sqlite3_bind_text(st->stmt, 1, utf8(table), -1, SQLITE_TRANSIENT);
+	pk_index = sqlite_step(st) == SQLITE_ROW;
+	sqlite_finalize(st);
+
+	if (has_rowid && npk == 1 && pk_integer && !pk_index)
 	{
 		SqliteLookup *lk = palloc0(sizeof(SqliteLookup));
 

@@ -96,6 +96,7 @@ typedef struct SqliteModifyState
 	AttrNumber *written;		/* attnums of the bound values */
 	SqliteColumnConv *wconvs;	/* how each is bound */
 	bool	   *wtext;			/* its SQLite column has TEXT affinity */
+	bool	   *ktext;			/* the same for each key column */
 	int			nkeys;			/* 0: the rowid */
 	AttrNumber *keys;			/* attnums of the key columns */
 	SqliteColumnConv *kconvs;
@@ -222,19 +223,53 @@ sqlite_statement_writes_server(PlannerInfo *root, Oid serverid)
 }
 
 /*
- * Does the statement being planned write anything (INSERT, UPDATE, DELETE,
- * MERGE, or a data-modifying WITH)?  A scan of a file that may be written
- * then reads all its rows before the statement runs: SQLite would otherwise
- * show the scan rows the statement itself inserts or moves, through any
- * target (a partition, a parent table, a trigger).
+ * Could "q" write to server "serverid": a target that is one of its foreign
+ * tables, or a partitioned or inheritance parent that may route rows to
+ * one, in the statement or in a data-modifying WITH?
+ */
+static bool
+query_may_write_server(Query *q, Oid serverid)
+{
+	ListCell   *lc;
+
+	if ((q->commandType == CMD_INSERT || q->commandType == CMD_UPDATE ||
+		 q->commandType == CMD_DELETE) && q->resultRelation > 0)
+	{
+		RangeTblEntry *rte = rt_fetch(q->resultRelation, q->rtable);
+
+		if (rte->relkind == RELKIND_FOREIGN_TABLE)
+		{
+			if (GetForeignTable(rte->relid)->serverid == serverid)
+				return true;
+		}
+		else if (rte->relkind == RELKIND_PARTITIONED_TABLE || rte->inh)
+			return true;
+	}
+	foreach(lc, q->cteList)
+	{
+		CommonTableExpr *cte = lfirst_node(CommonTableExpr, lc);
+
+		if (IsA(cte->ctequery, Query) &&
+			query_may_write_server((Query *) cte->ctequery, serverid))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * May the statement being planned write to the file of server "serverid"?
+ * Its scans of that file then read all their rows before it runs: SQLite
+ * would otherwise show a scan the rows the statement itself inserts or
+ * moves.  (A trigger on a local table that writes to the file is not
+ * foreseen.)
  */
 bool
-sqlite_statement_writes(PlannerInfo *root)
+sqlite_statement_writes(PlannerInfo *root, Oid serverid)
 {
 	while (root->parent_root != NULL)
 		root = root->parent_root;
-	return root->parse->commandType != CMD_SELECT ||
-		root->parse->hasModifyingCTE;
+	return query_may_write_server(root->parse, serverid) &&
+		sqlite_server_may_write(serverid);
 }
 
 /* Which operations foreign table "rel" allows: all if updatable, else none. */
@@ -737,6 +772,7 @@ begin_modify(Relation rel, CmdType op, List *fdw_private, Plan *subplan)
 	 * float is bound to them as its shortest exact text instead.
 	 */
 	ms->wtext = palloc0(sizeof(bool) * Max(ms->nwritten, 1));
+	ms->ktext = palloc0(sizeof(bool) * Max(ms->nkeys, 1));
 	{
 		SqliteStmt *st = sqlite_prepare(ms->conn,
 										"SELECT name, type FROM pragma_table_xinfo(?1)");
@@ -754,6 +790,12 @@ begin_modify(Relation rel, CmdType op, List *fdw_private, Plan *subplan)
 			{
 				if (ms->written[i] == attnum)
 					ms->wtext[i] = sqlite_text_affinity(type);
+			}
+			/* a key is bound as its values were written */
+			for (i = 0; i < ms->nkeys; i++)
+			{
+				if (ms->keys[i] == attnum)
+					ms->ktext[i] = sqlite_text_affinity(type);
 			}
 		}
 		sqlite_finalize(st);
@@ -973,7 +1015,7 @@ exec_row(SqliteModifyState *ms, TupleTableSlot *slot, TupleTableSlot *planSlot)
 				Datum		d = ExecGetJunkAttribute(planSlot, ms->key_junk[i], &isnull);
 
 				bind_value(ms, param++, ms->keys[i], &ms->kconvs[i], d, isnull,
-						   false);
+						   ms->ktext[i]);
 			}
 		}
 	}

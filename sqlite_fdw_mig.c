@@ -68,6 +68,7 @@ typedef struct SqliteRelInfo
 	bool		writes;			/* the statement writes to this server */
 	bool		materialize;	/* read every row before the statement runs */
 	AttrNumber	alias_attnum;	/* the INTEGER PRIMARY KEY column, or 0 */
+	bool		is_table;		/* an ordinary SQLite table (not a view) */
 	List	   *lookups;		/* SqliteLookup whose column is an attnum */
 	List	   *lookup_attnums; /* ... and that attnum (IntList) */
 } SqliteRelInfo;
@@ -267,8 +268,8 @@ sqliteGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel,
 
 	info->writes = sqlite_statement_writes_server(root,
 												   GetForeignTable(foreigntableid)->serverid);
-	info->materialize = sqlite_statement_writes(root) &&
-		sqlite_server_may_write(GetForeignTable(foreigntableid)->serverid);
+	info->materialize = sqlite_statement_writes(root,
+												 GetForeignTable(foreigntableid)->serverid);
 	conn = info->writes ?
 		sqlite_get_write_connection(server_of(foreigntableid)) :
 		sqlite_get_connection(server_of(foreigntableid));
@@ -302,7 +303,8 @@ sqliteGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel,
 	{
 		Relation	rel = table_open(foreigntableid, NoLock);
 
-		foreach(lc, sqlite_table_lookups(conn, info->table, info->rowid != NULL))
+		foreach(lc, sqlite_table_lookups(conn, info->table, info->rowid != NULL,
+										 &info->is_table))
 		{
 			SqliteLookup *lk = lfirst(lc);
 			AttrNumber	attnum = sqlite_column_attnum(rel, lk->column);
@@ -347,7 +349,7 @@ sqliteGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel,
 	add_path(baserel, (Path *)
 			 create_foreignscan_path(root, baserel, NULL, baserel->rows,
 									 startup_cost, startup_cost + run_cost,
-									 NIL, NULL, NULL, NIL));
+									 NIL, baserel->lateral_relids, NULL, NIL));
 
 	if (sqlite_enable_pushdown && !info->materialize && info->lookups != NIL)
 		add_lookup_paths(root, baserel, info);
@@ -380,7 +382,7 @@ sqliteGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel,
 			add_path(baserel, (Path *)
 					 create_foreignscan_path(root, baserel, NULL, baserel->rows,
 											 startup_cost, startup_cost + run_cost,
-											 list_make1(pk), NULL, NULL,
+											 list_make1(pk), baserel->lateral_relids, NULL,
 											 list_make1(makeInteger(pk->pk_strategy == BTGreaterStrategyNumber))));
 	}
 }
@@ -527,7 +529,7 @@ sqliteGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 	/* sorting rows by whether they fit needs every column */
 	sqlite_deparse_select(&sql, root, baserel, rel, info->table, info->rowid,
 						  remote_conds, rows_mode != SQLITE_ROWS_ALL,
-						  info->alias_attnum,
+						  info->alias_attnum, info->is_table,
 						  &retrieved_attrs, &params_list);
 	table_close(rel, NoLock);
 

@@ -204,7 +204,7 @@ extern void sqlite_deparse_select(StringInfo buf, PlannerInfo *root,
 								  RelOptInfo *baserel, Relation rel,
 								  const char *tablename, const char *rowid_name,
 								  List *remote_conds, bool all_columns,
-								  AttrNumber alias_attnum,
+								  AttrNumber alias_attnum, bool is_table,
 								  List **retrieved_attrs, List **params_list);
 extern AttrNumber sqlite_clause_lookup_attnum(RelOptInfo *baserel,
 											  Expr *clause);
@@ -217,7 +217,7 @@ extern void sqlite_append_ident_utf8(StringInfo buf, const char *utf8);
  */
 extern void sqlite_rowid_to_tid(int64 rowid, ItemPointer tid);
 extern bool sqlite_statement_writes_server(PlannerInfo *root, Oid serverid);
-extern bool sqlite_statement_writes(PlannerInfo *root);
+extern bool sqlite_statement_writes(PlannerInfo *root, Oid serverid);
 extern int	sqliteIsForeignRelUpdatable(Relation rel);
 extern void sqliteAddForeignUpdateTargets(PlannerInfo *root, Index rtindex,
 										  RangeTblEntry *target_rte,
@@ -278,7 +278,7 @@ typedef struct SqliteLookup
 } SqliteLookup;
 
 extern List *sqlite_table_lookups(SqliteConn *conn, const char *table,
-								  bool has_rowid);
+								  bool has_rowid, bool *is_table);
 
 /* ---------------------------------------------------------------------
  * in translate.c

@@ -12,6 +12,8 @@ CREATE EXTENSION sqlite_fdw_mig;
 CREATE SERVER pd_srv FOREIGN DATA WRAPPER sqlite_fdw_mig OPTIONS (database :'pd_db');
 CREATE FOREIGN TABLE t (id bigint, i bigint, s text, r double precision, d timestamp)
   SERVER pd_srv;
+CREATE FOREIGN TABLE dpk (x bigint, y text) SERVER pd_srv;
+CREATE FOREIGN TABLE vm (id bigint, c text) SERVER pd_srv;
 CREATE FOREIGN TABLE t_tz (id integer, i numeric, s varchar(10), r real, d timestamptz)
   SERVER pd_srv OPTIONS (table 't');
 CREATE FOREIGN TABLE u_num (id bigint, n double precision, s text)
@@ -171,7 +173,7 @@ DECLARE
   result text;
 BEGIN
   PERFORM set_config('sqlite_fdw_mig.enable_pushdown', pushdown::text, true);
-  EXECUTE format('SELECT string_agg(id::text, '','') FROM (%s) q', q) INTO result;
+  EXECUTE format('SELECT string_agg(coalesce(id::text, ''NULL''), '','') FROM (%s) q', q) INTO result;
   RETURN result;
 END $$;
 SELECT q, ordered_ids(q, true) AS with_pushdown,
@@ -181,7 +183,19 @@ SELECT q, ordered_ids(q, true) AS with_pushdown,
     'SELECT id FROM t WHERE i > 0 ORDER BY id',
     'SELECT id FROM t_tz ORDER BY id DESC',
     'SELECT id FROM t ORDER BY id, s LIMIT 5',
-    'SELECT id FROM t ORDER BY -id LIMIT 3']) AS q;
+    'SELECT id FROM t ORDER BY -id LIMIT 3',
+    'SELECT x AS id FROM dpk ORDER BY x LIMIT 2',
+    'SELECT x AS id FROM dpk ORDER BY x DESC LIMIT 2']) AS q;
+-- an INTEGER PRIMARY KEY DESC column may hold NULLs: not ordered by SQLite
+EXPLAIN (VERBOSE, COSTS OFF) SELECT x FROM dpk ORDER BY x LIMIT 2;
+-- equality on a view's text column holding numbers keeps its guard
+SELECT q, run_ids(q, true) AS with_pushdown, run_ids(q, true) = run_ids(q, false) AS same
+  FROM unnest(ARRAY['SELECT id FROM vm WHERE c = ''5''',
+                    'SELECT id FROM vm WHERE c = ''7''']) AS q;
+-- a lateral reference reaches the foreign scan
+SELECT count(*), count(lx), sum(lx)
+  FROM (VALUES (1::bigint), (3)) l(x)
+  LEFT JOIN LATERAL (SELECT t.i, l.x AS lx FROM t) s ON true;
 
 EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM t WHERE i = 7;
 

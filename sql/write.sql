@@ -292,6 +292,15 @@ DROP SERVER rw2;
 REVOKE USAGE ON FOREIGN DATA WRAPPER sqlite_fdw_mig FROM file_reader;
 DROP ROLE file_reader;
 
+-- floats written to a TEXT column as their shortest text are found again
+-- as keys
+CREATE FOREIGN TABLE w.fk (k float8 OPTIONS (key 'true'), v bigint)
+  SERVER rw OPTIONS (table 'ftext');
+INSERT INTO w.fk VALUES (5, 1), (1e20, 2), (0.1::float8 + 0.2::float8, 3);
+UPDATE w.fk SET v = v + 10 RETURNING *;
+DELETE FROM w.fk WHERE v = 12 RETURNING *;
+SELECT * FROM w.fk ORDER BY v;
+
 -- a table that is not updatable though its server is
 ALTER FOREIGN TABLE w.chk OPTIONS (ADD updatable 'false');
 SELECT show_error($$INSERT INTO w.chk VALUES (3, 1)$$);
