@@ -1558,8 +1558,8 @@ datetime_number(SqliteColumnConv *conv, Datum value, int64 *i, double *d)
 			*d = (double) usec / 1000.0;
 			return false;
 		default:
-			/* Julian day 2440587.5 is 1970-01-01 00:00 UTC */
-			*d = 2440587.5 + (double) usec / USECS_PER_DAY;
+			/* Julian day 2440587.5 is 1970-01-01 00:00 UTC; SQLite keeps ms */
+			*d = (2440587.5 * 86400000.0 + (double) usec / 1000.0) / 86400000.0;
 			return false;
 	}
 }

@@ -1190,7 +1190,15 @@ datetime_from_number(SqliteColumnConv *conv, int sqltype, sqlite3_int64 iv,
 				x = dv * 1e3;
 				break;
 			default:
-				x = (dv - (UNIX_EPOCH_JDATE - 0.5)) * (double) USECS_PER_DAY;
+
+				/*
+				 * SQLite reads a Julian day in milliseconds, rounded as
+				 * iJD = (sqlite3_int64) (r * 86400000.0 + 0.5); its
+				 * microseconds are only the double's noise (a Julian day
+				 * near 2.46e6 holds about 40 µs).  Read it as SQLite does.
+				 */
+				x = floor(dv * 86400000.0 + 0.5);
+				x = (x - (UNIX_EPOCH_JDATE - 0.5) * 86400000.0) * 1000.0;
 				break;
 		}
 		x = rint(x);

@@ -112,4 +112,12 @@ SELECT typ, col, r, string_agg(val, ' | ' ORDER BY val) AS vals
 SELECT count(*) = (SELECT count(*) FROM results WHERE r NOT LIKE 'refused%') AS rows_match
   FROM rt_bigint_i;
 
+-- a Julian day means what SQLite's own date functions read: milliseconds
+CREATE FOREIGN TABLE jd (id bigint, v timestamp OPTIONS (datetime_unit 'julianday'))
+  SERVER rt;
+SELECT id, v FROM jd ORDER BY id;
+SELECT roundtrip('jd', 'timestamp', '2024-02-29 13:14:15.123') AS whole_ms,
+       roundtrip('jd', 'timestamp', '2024-02-29 13:14:15') AS whole_s,
+       roundtrip('jd', 'timestamp', '2024-02-29 13:14:15.123456') AS sub_ms;
+
 DROP EXTENSION sqlite_fdw_mig CASCADE;
