@@ -134,6 +134,7 @@ static void refuse_value(SqliteModifyState *ms, AttrNumber attnum,
 						 bool has_value, Datum value, const char *detail,
 						 const char *hint) pg_attribute_noreturn();
 static char *value_text(Relation rel, AttrNumber attnum, Datum value);
+static bool same_float_sign(SqliteColumnConv *conv, Datum a, Datum b);
 
 /* rowid <-> ctid: the rowid plus 2^47, in the 48 bits of an ItemPointer */
 #define ROWID_BIAS	(INT64CONST(1) << 47)
@@ -1155,7 +1156,8 @@ check_returned(SqliteModifyState *ms, TupleTableSlot *slot, Datum *values,
 			!(rc->has_eq ?
 			  DatumGetBool(FunctionCall2Coll(&rc->eq, C_COLLATION_OID, got, wvalue)) :
 			  strcmp(value_text(ms->rel, attnum, got),
-					 value_text(ms->rel, attnum, wvalue)) == 0))
+					 value_text(ms->rel, attnum, wvalue)) == 0) ||
+			!same_float_sign(&rc->conv, got, wvalue))
 			refuse_value(ms, attnum, true, wvalue,
 						 psprintf("SQLite stored it as %s, which reads back as \"%s\".",
 								  sqlite_describe_value(stmt, i),
@@ -1167,6 +1169,20 @@ check_returned(SqliteModifyState *ms, TupleTableSlot *slot, Datum *values,
 			nulls[attnum - 1] = false;
 		}
 	}
+}
+
+/*
+ * Float equality says -0 = 0; a written -0 must not come back as 0 (an
+ * INTEGER-affinity column stores -0.0 as the integer 0).
+ */
+static bool
+same_float_sign(SqliteColumnConv *conv, Datum a, Datum b)
+{
+	if (conv->kind == CONV_FLOAT8)
+		return signbit(DatumGetFloat8(a)) == signbit(DatumGetFloat8(b));
+	if (conv->kind == CONV_FLOAT4)
+		return signbit(DatumGetFloat4(a)) == signbit(DatumGetFloat4(b));
+	return true;
 }
 
 /* The text form of a value of column "attnum", for messages. */
