@@ -68,6 +68,9 @@ struct SqliteConn
 
 static HTAB *ConnectionHash = NULL;
 
+/* set by sqlite_defer_foreign_keys alone, around its one statement */
+static bool allow_defer_pragma = false;
+
 /* Pragmas a statement may read after the handle is set up. */
 static const char *const allowed_pragmas[] = {
 	"table_info", "table_xinfo", "table_list", "index_list", "index_info",
@@ -1303,6 +1306,23 @@ conn_label(SqliteConn *conn)
 	return psprintf("SQLite database \"%s\"", conn->path);
 }
 
+/*
+ * Defer the file's foreign key checks to the end of the SQLite transaction
+ * (TRUNCATE of tables that reference each other).  SQLite resets the
+ * setting when the transaction ends.
+ */
+void
+sqlite_defer_foreign_keys(SqliteConn *conn)
+{
+	int			rc;
+
+	allow_defer_pragma = true;
+	rc = sqlite3_exec(conn->db, "PRAGMA defer_foreign_keys = ON", NULL, NULL, NULL);
+	allow_defer_pragma = false;
+	if (rc != SQLITE_OK)
+		sqlite_report_write(conn, rc, "PRAGMA defer_foreign_keys = ON", NULL);
+}
+
 /* Reset the record of busy waits before a write (see errcode_for_write). */
 void
 sqlite_busy_reset(SqliteConn *conn)
@@ -1514,6 +1534,10 @@ sqlite_authorizer(void *arg, int action, const char *a1, const char *a2,
 		case SQLITE_DETACH:
 			return SQLITE_DENY;
 		case SQLITE_PRAGMA:
+			/* set by sqlite_defer_foreign_keys alone */
+			if (allow_defer_pragma && a1 != NULL &&
+				sqlite3_stricmp(a1, "defer_foreign_keys") == 0)
+				return SQLITE_OK;
 			for (i = 0; allowed_pragmas[i] != NULL; i++)
 			{
 				if (a1 != NULL && sqlite3_stricmp(a1, allowed_pragmas[i]) == 0)

@@ -1671,7 +1671,12 @@ sqliteExecForeignTruncate(List *rels, DropBehavior behavior, bool restart_seqs)
 		}
 	} while (changed);
 
-	/* children first, so no delete leaves an orphan on the way */
+	/*
+	 * Children first, so no delete leaves an orphan on the way; tables that
+	 * reference each other in a cycle are checked at the end instead.
+	 */
+	if (list_length(tables) > 1)
+		sqlite_defer_foreign_keys(conn);
 	while (tables != NIL)
 	{
 		char	   *pick = NULL;
@@ -1704,7 +1709,7 @@ sqliteExecForeignTruncate(List *rels, DropBehavior behavior, bool restart_seqs)
 			}
 		}
 		if (pick == NULL)
-			pick = linitial(tables);	/* a cycle: SQLite decides */
+			pick = linitial(tables);	/* a cycle: checked at COMMIT */
 		tables = list_delete_ptr(tables, pick);
 
 		CHECK_FOR_INTERRUPTS();

@@ -120,6 +120,7 @@ extern void sqlite_report(SqliteConn *conn, int rc, const char *sql) pg_attribut
 extern void sqlite_report_write(SqliteConn *conn, int rc, const char *sql,
 								const char *table) pg_attribute_noreturn();
 extern void sqlite_busy_reset(SqliteConn *conn);
+extern void sqlite_defer_foreign_keys(SqliteConn *conn);
 extern char *sqlite_build_uri(const char *path);
 extern char *sqlite_build_uri_mode(const char *path, bool write);
 extern void sqlite_set_memory_limit(int kilobytes);

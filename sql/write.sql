@@ -200,6 +200,10 @@ SELECT show_error($$TRUNCATE w.parent$$);
 SELECT show_error($$TRUNCATE w.parent, w.child$$);
 TRUNCATE w.parent CASCADE;
 SELECT (SELECT count(*) FROM w.parent) AS parent, (SELECT count(*) FROM w.child) AS child;
+-- tables that reference each other are emptied together
+SELECT show_error($$TRUNCATE w.ca$$);
+TRUNCATE w.ca, w.cb;
+SELECT (SELECT count(*) FROM w.ca) AS ca, (SELECT count(*) FROM w.cb) AS cb;
 TRUNCATE w.seq;
 INSERT INTO w.seq (v) VALUES ('after truncate') RETURNING id > 3 AS continued;
 TRUNCATE w.seq RESTART IDENTITY;
