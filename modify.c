@@ -104,6 +104,7 @@ typedef struct SqliteModifyState
 	AttrNumber	ctid_junk;		/* or the ctid */
 	int			nreturned;
 	ReturnedColumn *returned;
+	bool	   *is_returned;	/* per attnum - 1: in the RETURNING list */
 	bool		fill_slot;		/* RETURNING or a trigger needs the row */
 	bool		rowid_keyed;	/* rows found by rowid (ctid or alias) */
 	int			current;		/* returned column being checked, or -1 */
@@ -185,51 +186,13 @@ may_write_table(Oid relid)
 }
 
 /*
- * Does the statement being planned write to an updatable foreign table of
- * server "serverid"?  Its scans of that server then take the write lock at
- * once.
+ * Is a target of "q" (or of a data-modifying WITH in it) a foreign table of
+ * server "serverid"?  With "writable", only one that may be written counts;
+ * without, a partitioned or inheritance parent, which may route rows to
+ * one, counts too.
  */
 static bool
-query_writes_server(Query *q, Oid serverid)
-{
-	ListCell   *lc;
-
-	if ((q->commandType == CMD_INSERT || q->commandType == CMD_UPDATE ||
-		 q->commandType == CMD_DELETE) && q->resultRelation > 0)
-	{
-		RangeTblEntry *rte = rt_fetch(q->resultRelation, q->rtable);
-
-		if (rte->relkind == RELKIND_FOREIGN_TABLE &&
-			GetForeignTable(rte->relid)->serverid == serverid &&
-			may_write_table(rte->relid))
-			return true;
-	}
-	foreach(lc, q->cteList)
-	{
-		CommonTableExpr *cte = lfirst_node(CommonTableExpr, lc);
-
-		if (IsA(cte->ctequery, Query) &&
-			query_writes_server((Query *) cte->ctequery, serverid))
-			return true;
-	}
-	return false;
-}
-
-bool
-sqlite_statement_writes_server(PlannerInfo *root, Oid serverid)
-{
-	while (root->parent_root != NULL)
-		root = root->parent_root;
-	return query_writes_server(root->parse, serverid);
-}
-
-/*
- * Could "q" write to server "serverid": a target that is one of its foreign
- * tables, or a partitioned or inheritance parent that may route rows to
- * one, in the statement or in a data-modifying WITH?
- */
-static bool
-query_may_write_server(Query *q, Oid serverid)
+query_targets_server(Query *q, Oid serverid, bool writable)
 {
 	ListCell   *lc;
 
@@ -240,10 +203,12 @@ query_may_write_server(Query *q, Oid serverid)
 
 		if (rte->relkind == RELKIND_FOREIGN_TABLE)
 		{
-			if (GetForeignTable(rte->relid)->serverid == serverid)
+			if (GetForeignTable(rte->relid)->serverid == serverid &&
+				(!writable || may_write_table(rte->relid)))
 				return true;
 		}
-		else if (rte->relkind == RELKIND_PARTITIONED_TABLE || rte->inh)
+		else if (!writable &&
+				 (rte->relkind == RELKIND_PARTITIONED_TABLE || rte->inh))
 			return true;
 	}
 	foreach(lc, q->cteList)
@@ -251,10 +216,30 @@ query_may_write_server(Query *q, Oid serverid)
 		CommonTableExpr *cte = lfirst_node(CommonTableExpr, lc);
 
 		if (IsA(cte->ctequery, Query) &&
-			query_may_write_server((Query *) cte->ctequery, serverid))
+			query_targets_server((Query *) cte->ctequery, serverid, writable))
 			return true;
 	}
 	return false;
+}
+
+/* The statement being planned: the top query. */
+static Query *
+top_query(PlannerInfo *root)
+{
+	while (root->parent_root != NULL)
+		root = root->parent_root;
+	return root->parse;
+}
+
+/*
+ * Does the statement being planned write to an updatable foreign table of
+ * server "serverid"?  Its scans of that server then take the write lock at
+ * once.
+ */
+bool
+sqlite_statement_writes_server(PlannerInfo *root, Oid serverid)
+{
+	return query_targets_server(top_query(root), serverid, true);
 }
 
 /*
@@ -267,9 +252,7 @@ query_may_write_server(Query *q, Oid serverid)
 bool
 sqlite_statement_writes(PlannerInfo *root, Oid serverid)
 {
-	while (root->parent_root != NULL)
-		root = root->parent_root;
-	return query_may_write_server(root->parse, serverid) &&
+	return query_targets_server(top_query(root), serverid, false) &&
 		sqlite_server_may_write(serverid);
 }
 
@@ -764,6 +747,9 @@ begin_modify(Relation rel, CmdType op, List *fdw_private, Plan *subplan)
 		}
 	}
 	ms->fill_slot = intVal(list_nth(fdw_private, ModifyPrivateFillSlot)) != 0;
+	ms->is_returned = palloc0(sizeof(bool) * Max(tupdesc->natts, 1));
+	for (i = 0; i < ms->nreturned; i++)
+		ms->is_returned[ms->returned[i].attnum - 1] = true;
 	ms->rowid_keyed = intVal(list_nth(fdw_private, ModifyPrivateRowidKeyed)) != 0;
 
 	ms->conn = sqlite_get_write_connection(GetForeignServer(GetForeignTable(relid)->serverid));
@@ -1078,13 +1064,8 @@ exec_row(SqliteModifyState *ms, TupleTableSlot *slot, TupleTableSlot *planSlot)
 			/* columns SQLite did not return keep their values */
 			for (i = 0; i < desc->natts; i++)
 			{
-				bool		returned = false;
-				int			j;
-
-				for (j = 0; j < ms->nreturned && !returned; j++)
-					returned = ms->returned[j].attnum == i + 1;
 				/* copied: clearing the slot frees its own tuple */
-				if (!returned)
+				if (!ms->is_returned[i])
 				{
 					Form_pg_attribute att = TupleDescAttr(desc, i);
 

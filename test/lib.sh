@@ -174,6 +174,8 @@ build_fixtures() {
 # Run pg_regress as the postgres OS user against the cluster on $PORT, with
 # its output in OUTDIR, on the tests given; its output is also copied to
 # OUTDIR/pg_regress.log.  Sets REGRESS_LOG and REGRESS_RC (its exit code).
+# REGRESS_PROGRAM and REGRESS_DB, when set, run another program of the
+# family (pg_isolation_regress) against another database.
 run_pg_regress() {
     local outdir="$1"
     shift
@@ -181,10 +183,10 @@ run_pg_regress() {
     # shellcheck disable=SC2034  # read by the calling scripts
     REGRESS_LOG="$outdir/pg_regress.log"
     set +e
-    (cd "$SCRATCH" && as_pg -- "$PG_REGRESS" \
+    (cd "$SCRATCH" && as_pg -- "${REGRESS_PROGRAM:-$PG_REGRESS}" \
         --inputdir="$SCRATCH" --outputdir="$outdir" \
         --bindir="$PG_BINDIR" --host="$SOCKDIR" --port="$PORT" \
-        --dbname=contrib_regression "$@") 2>&1 | tee "$REGRESS_LOG"
+        --dbname="${REGRESS_DB:-contrib_regression}" "$@") 2>&1 | tee "$REGRESS_LOG"
     # shellcheck disable=SC2034  # read by the calling scripts
     REGRESS_RC=${PIPESTATUS[0]}
     set -e

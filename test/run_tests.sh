@@ -80,15 +80,10 @@ if [ "${#TESTS[@]}" -gt 0 ]; then
         PG_ISO="$PKGLIBDIR/pgxs/src/test/isolation/pg_isolation_regress"
         [ -x "$PG_ISO" ] || die "pg_isolation_regress not found at $PG_ISO"
         log "isolation: ${#ISO[@]} spec(s): ${ISO[*]}"
-        ilog="$SCRATCH/isolation_out/pg_isolation_regress.log"
-        as_pg -- mkdir -p "$SCRATCH/isolation_out"
-        set +e
-        (cd "$SCRATCH" && as_pg -- "$PG_ISO" \
-            --inputdir="$SCRATCH" --outputdir="$SCRATCH/isolation_out" \
-            --bindir="$PG_BINDIR" --host="$SOCKDIR" --port="$PORT" \
-            --dbname=isolation_regression "${ISO[@]}") 2>&1 | tee "$ilog"
-        iso_rc=${PIPESTATUS[0]}
-        set -e
+        REGRESS_PROGRAM="$PG_ISO" REGRESS_DB=isolation_regression \
+            run_pg_regress "$SCRATCH/isolation_out" "${ISO[@]}"
+        ilog="$REGRESS_LOG"
+        iso_rc=$REGRESS_RC
         i_ok=$(grep -cE '^(test +)?[[:space:]]*[^[:space:]]+[[:space:]]+\.\.\. ok([[:space:]]|$)' "$ilog" || true)
         i_bad=$(( ${#ISO[@]} - i_ok ))
         [ "$iso_rc" -ne 0 ] && [ "$i_bad" -eq 0 ] && i_bad=1
