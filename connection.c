@@ -1045,7 +1045,8 @@ sqlite_xact_callback(XactEvent event, void *arg)
 					ereport(ERROR,
 							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 							 errmsg("cannot prepare a transaction that wrote to the %s",
-									conn_label(entry))));
+									conn_label(entry)),
+							 errhint("Commit the transaction instead: a SQLite file cannot take part in two-phase commit.")));
 				}
 			}
 			return;

@@ -1052,7 +1052,9 @@ exec_row(SqliteModifyState *ms, TupleTableSlot *slot, TupleTableSlot *planSlot)
 				 changes == 0 ?
 				 errdetail("A trigger or an earlier change in this statement removed it, or its key does not read back as stored.") :
 				 errdetail("The columns marked key 'true' do not identify one row."),
-				 errhint("Nothing was changed: the statement's changes are rolled back with the transaction.")));
+				 changes == 0 ?
+				 errhint("Nothing was changed. Check that the key columns read back as SQLite stores them, or identify rows by the rowid (the INTEGER PRIMARY KEY column).") :
+				 errhint("Nothing was changed. Mark columns that identify one row with OPTIONS (key 'true').")));
 
 	if (ms->fill_slot)
 	{
@@ -1121,7 +1123,7 @@ check_returned(SqliteModifyState *ms, TupleTableSlot *slot, Datum *values,
 					refuse_value(ms, attnum, false, (Datum) 0,
 								 psprintf("SQLite stored %s, which the column cannot read.",
 										  sqlite_describe_value(stmt, i)),
-								 NULL);
+								 "A SQLite default or trigger set this value. Give the foreign table's column a type that holds it, such as text or sqlite_value.");
 				values[attnum - 1] = sqlite_conv_value(&rc->conv, stmt, i, &nulls[attnum - 1]);
 			}
 			continue;
@@ -1131,7 +1133,7 @@ check_returned(SqliteModifyState *ms, TupleTableSlot *slot, Datum *values,
 			refuse_value(ms, attnum, true, wvalue,
 						 psprintf("SQLite stored it as %s, which does not read back as a value of the column's type.",
 								  sqlite_describe_value(stmt, i)),
-						 NULL);
+						 "SQLite converts a value to the affinity of its column's declared type. Write a value SQLite keeps exactly, or declare the SQLite column TEXT or BLOB.");
 		got = sqlite_conv_value(&rc->conv, stmt, i, &isnull);
 		if (isnull ||
 			!(rc->has_eq ?
@@ -1332,7 +1334,7 @@ bind_value(SqliteModifyState *ms, int idx, AttrNumber attnum,
 						 TIMESTAMP_NOT_FINITE(DatumGetTimestamp(value))))
 						refuse_value(ms, attnum, true, value,
 									 "An infinite or out-of-range date has no number of the column's datetime_unit.",
-									 NULL);
+									 "Write a finite date within PostgreSQL's timestamp range.");
 
 					if (datetime_number(conv, value, &iv, &dv))
 						rc = sqlite3_bind_int64(stmt, idx, iv);
@@ -1347,7 +1349,7 @@ bind_value(SqliteModifyState *ms, int idx, AttrNumber attnum,
 					if (!ok)
 						refuse_value(ms, attnum, true, value,
 									 "SQLite's date and time text holds years 0 to 9999 only.",
-									 NULL);
+									 "Write a date within those years, or give the column the option datetime_unit to write numbers.");
 					rc = sqlite3_bind_text(stmt, idx, s, -1, SQLITE_TRANSIENT);
 				}
 				break;
