@@ -19,7 +19,8 @@ OBJS = \
 	profile.o \
 	sqlite_fdw_mig.o \
 	translate.o \
-	typemap.o
+	typemap.o \
+	upper.o
 
 EXTENSION = sqlite_fdw_mig
 DATA = sqlite_fdw_mig--1.0.sql
@@ -36,7 +37,7 @@ PG_CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-wrapv
 SHLIB_LINK += -fsanitize=$(SANITIZE)
 endif
 
-REGRESS = options import types datetime pushdown pushdown_diff translate write write_roundtrip migrate migrate_names migrate_schema migrate_more
+REGRESS = options import types datetime pushdown pushdown_diff pushdown_agg translate write write_roundtrip migrate migrate_names migrate_schema migrate_more
 
 # isolation specs (specs/); test/run_tests.sh runs them on its cluster
 ISOLATION = write_lock

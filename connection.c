@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "access/xact.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/latch.h"
@@ -585,6 +586,80 @@ errhint_file_access(int save_errno)
 }
 
 /*
+ * SQL function SQLITE_VALUES_OK_FUNC(spec, x1, x2, ...): 1 when every xi is
+ * NULL or a value its column's type reads exactly as SQLite compares it,
+ * else 0.  spec has one letter per xi: '2', '4', '8' an integer in the
+ * range of int2, int4, int8; 'r' a real; 't' text that is valid UTF-8
+ * without NUL bytes.  Used by aggregate push-down (upper.c).  It runs inside
+ * SQLite, so it never raises a PostgreSQL error: pg_verify_mbstr() with
+ * noError.
+ */
+static void
+sqlite_values_ok_func(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *spec = (const char *) sqlite3_value_text(argv[0]);
+	int			i;
+
+	if (spec == NULL || (int) strlen(spec) != argc - 1)
+	{
+		sqlite3_result_error(ctx, "bad arguments to " SQLITE_VALUES_OK_FUNC, -1);
+		return;
+	}
+	for (i = 1; i < argc; i++)
+	{
+		sqlite3_value *v = argv[i];
+		int			type = sqlite3_value_type(v);
+		bool		ok;
+
+		if (type == SQLITE_NULL)
+			continue;
+		switch (spec[i - 1])
+		{
+			case '2':
+				ok = type == SQLITE_INTEGER &&
+					sqlite3_value_int64(v) >= PG_INT16_MIN &&
+					sqlite3_value_int64(v) <= PG_INT16_MAX;
+				break;
+			case '4':
+				ok = type == SQLITE_INTEGER &&
+					sqlite3_value_int64(v) >= PG_INT32_MIN &&
+					sqlite3_value_int64(v) <= PG_INT32_MAX;
+				break;
+			case '8':
+				ok = type == SQLITE_INTEGER;
+				break;
+			case 'r':
+				ok = type == SQLITE_FLOAT;
+				break;
+			case 't':
+				{
+					const char *s;
+
+					ok = false;
+					if (type != SQLITE_TEXT)
+						break;
+					s = (const char *) sqlite3_value_text(v);
+					if (s == NULL)
+					{
+						sqlite3_result_error_nomem(ctx);
+						return;
+					}
+					ok = pg_verify_mbstr(PG_UTF8, s, sqlite3_value_bytes(v), true);
+					break;
+				}
+			default:
+				ok = false;
+		}
+		if (!ok)
+		{
+			sqlite3_result_int(ctx, 0);
+			return;
+		}
+	}
+	sqlite3_result_int(ctx, 1);
+}
+
+/*
  * Apply the safety settings to a freshly opened handle and check that the
  * file is a readable SQLite database.  Returns a SQLite result code; on
  * failure "*failed" names the statement that failed, if any.
@@ -634,6 +709,12 @@ configure_handle(sqlite3 *db, SqliteConn *entry, const char **failed)
 		rc = sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DML, 0, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DDL, 0, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+
+	rc = sqlite3_create_function_v2(db, SQLITE_VALUES_OK_FUNC, -1,
+									SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY,
+									NULL, sqlite_values_ok_func, NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		return rc;
 

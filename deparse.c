@@ -22,6 +22,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/htup_details.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_operator.h"
@@ -319,7 +321,6 @@ sqlite_deparse_select(StringInfo buf, PlannerInfo *root, RelOptInfo *baserel,
 	bool		whole_row;
 	int			i;
 	ListCell   *lc;
-	DeparseCtx	ctx;
 
 	*retrieved_attrs = NIL;
 	*params_list = NIL;
@@ -358,9 +359,25 @@ sqlite_deparse_select(StringInfo buf, PlannerInfo *root, RelOptInfo *baserel,
 	appendStringInfoString(buf, " FROM \"main\".");
 	sqlite_append_ident(buf, tablename);
 
+	sqlite_deparse_where(buf, rel, baserel->relid, remote_conds,
+						 alias_attnum, is_table, params_list);
+}
+
+/*
+ * Append " WHERE " and "remote_conds" (pushable RestrictInfos of relation
+ * "relid"), if any; the values to bind are appended to *params_list.
+ */
+void
+sqlite_deparse_where(StringInfo buf, Relation rel, Index relid,
+					 List *remote_conds, AttrNumber alias_attnum,
+					 bool is_table, List **params_list)
+{
+	DeparseCtx	ctx;
+	ListCell   *lc;
+
 	ctx.buf = buf;
 	ctx.rel = rel;
-	ctx.relid = baserel->relid;
+	ctx.relid = relid;
 	ctx.alias_attnum = alias_attnum;
 	ctx.is_table = is_table;
 	ctx.params = params_list;
@@ -370,6 +387,94 @@ sqlite_deparse_select(StringInfo buf, PlannerInfo *root, RelOptInfo *baserel,
 
 		appendStringInfoString(buf, foreach_current_index(lc) == 0 ? " WHERE " : " AND ");
 		deparse_clause(ri->clause, &ctx, false);
+	}
+}
+
+/*
+ * Is pushed "clause" exact for rows whose columns hold only values of their
+ * own storage class (see sqlite_exact_class)?  Every pushed form is,
+ * except a float comparison with a value that may be NaN at execution: a
+ * NaN is bound as NULL and lets every row through.  So a float comparison
+ * counts only with a constant that is not NaN.  (Exact classes:
+ * sqlite_exact_class.)
+ */
+bool
+sqlite_clause_is_exact(Expr *clause, Index relid)
+{
+	switch (nodeTag(clause))
+	{
+		case T_BoolExpr:
+			{
+				ListCell   *lc;
+
+				foreach(lc, ((BoolExpr *) clause)->args)
+				{
+					if (!sqlite_clause_is_exact(lfirst(lc), relid))
+						return false;
+				}
+				return true;
+			}
+		case T_NullTest:
+			return true;
+		case T_OpExpr:
+			{
+				Var		   *var;
+				Expr	   *value;
+				bool		var_first;
+				Const	   *c;
+
+				if (!pushable_opexpr((OpExpr *) clause, relid, &var, &value,
+									 &var_first))
+					return false;
+				if (push_class_of_type(var->vartype) != PUSH_FLOAT)
+					return true;
+				while (IsA(value, RelabelType))
+					value = ((RelabelType *) value)->arg;
+				if (!IsA(value, Const))
+					return false;
+				c = (Const *) value;
+				if (c->constisnull)
+					return true;
+				if (c->consttype == FLOAT8OID)
+					return !isnan(DatumGetFloat8(c->constvalue));
+				if (c->consttype == FLOAT4OID)
+					return !isnan(DatumGetFloat4(c->constvalue));
+				return false;
+			}
+		default:
+			return false;
+	}
+}
+
+/*
+ * The letter of SQLITE_VALUES_OK_FUNC's spec for column "attnum" of "rel":
+ * the one storage class its PostgreSQL type reads exactly as SQLite compares
+ * it, an integer in range for int2/int4/int8 ('2', '4', '8'), a real for
+ * float8 ('r'), valid UTF-8 text for text in a UTF-8 database ('t'); or 0
+ * for any other type.
+ */
+char
+sqlite_exact_class(Relation rel, AttrNumber attnum)
+{
+	Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
+
+	switch (att->atttypid)
+	{
+		case INT2OID:
+			return '2';
+		case INT4OID:
+			return '4';
+		case INT8OID:
+			return '8';
+		case FLOAT8OID:
+			return 'r';
+		case TEXTOID:
+		case VARCHAROID:
+			if (att->atttypmod >= 0 || GetDatabaseEncoding() != PG_UTF8)
+				return 0;
+			return 't';
+		default:
+			return 0;
 	}
 }
 

@@ -59,19 +59,20 @@ static int	sqlite_memory_limit_kb = 256 * 1024;
 bool		sqlite_report_timings = true;
 bool		sqlite_enable_pushdown = true;
 
-/* What planning learns about a foreign table, kept in baserel->fdw_private. */
-typedef struct SqliteRelInfo
-{
-	char	   *table;			/* SQLite table name */
-	const char *rowid;			/* its rowid alias, or NULL */
-	List	   *remote_conds;	/* RestrictInfos SQLite pre-filters on */
-	bool		writes;			/* the statement writes to this server */
-	bool		materialize;	/* read every row before the statement runs */
-	AttrNumber	alias_attnum;	/* the INTEGER PRIMARY KEY column, or 0 */
-	bool		is_table;		/* an ordinary SQLite table (not a view) */
-	List	   *lookups;		/* SqliteLookup whose column is an attnum */
-	List	   *lookup_attnums; /* ... and that attnum (IntList) */
-} SqliteRelInfo;
+/* sqlite_fdw_mig.aggregate_pushdown */
+int			sqlite_aggregate_pushdown = SQLITE_AGG_PUSHDOWN_COST;
+
+static const struct config_enum_entry aggregate_pushdown_options[] = {
+	{"cost", SQLITE_AGG_PUSHDOWN_COST, false},
+	{"always", SQLITE_AGG_PUSHDOWN_ALWAYS, false},
+	{"off", SQLITE_AGG_PUSHDOWN_OFF, false},
+	{NULL, 0, false}
+};
+
+
+/* Is this ForeignScan an aggregate computed by SQLite (upper.c)? */
+#define IsUpperScan(node) \
+	(((ForeignScan *) (node)->ss.ps.plan)->scan.scanrelid == 0)
 
 /* The slots of ForeignScan.fdw_private. */
 enum SqliteScanPrivate
@@ -188,6 +189,15 @@ _PG_init(void)
 							 true,
 							 PGC_USERSET, 0,
 							 NULL, NULL, NULL);
+	DefineCustomEnumVariable("sqlite_fdw_mig.aggregate_pushdown",
+							 "When aggregates may be computed by SQLite.",
+							 "cost: when the planner estimates it cheaper; always: whenever the "
+							 "result is the same; off: never.  Only with enable_pushdown on.",
+							 &sqlite_aggregate_pushdown,
+							 SQLITE_AGG_PUSHDOWN_COST,
+							 aggregate_pushdown_options,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 	MarkGUCPrefixReserved("sqlite_fdw_mig");
 	sqlite_set_memory_limit(sqlite_memory_limit_kb);
 }
@@ -221,6 +231,7 @@ sqlite_fdw_mig_handler(PG_FUNCTION_ARGS)
 	routine->ExplainForeignScan = sqliteExplainForeignScan;
 	routine->AnalyzeForeignTable = sqliteAnalyzeForeignTable;
 	routine->ImportForeignSchema = sqliteImportForeignSchema;
+	routine->GetForeignUpperPaths = sqliteGetForeignUpperPaths;
 
 	/* writes: modify.c */
 	routine->AddForeignUpdateTargets = sqliteAddForeignUpdateTargets;
@@ -505,9 +516,14 @@ sqliteGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 	List	   *params_list;
 	Relation	rel;
 	SqliteRowsMode rows_mode;
-
-	List	   *remote_conds = list_copy(info->remote_conds);
+	List	   *remote_conds;
 	ListCell   *lc;
+
+	/* an aggregate computed by SQLite: upper.c */
+	if (IS_UPPER_REL(baserel))
+		return sqlite_upper_plan(root, baserel, best_path, tlist, outer_plan);
+
+	remote_conds = list_copy(info->remote_conds);
 
 	/* a parameterized scan also sends its join clauses (with outer values) */
 	if (best_path->path.param_info)
@@ -631,6 +647,11 @@ sqliteBeginForeignScan(ForeignScanState *node, int eflags)
 	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
 	SqliteScanState *ss;
 
+	if (fsplan->scan.scanrelid == 0)
+	{
+		sqlite_upper_begin(node, eflags);
+		return;
+	}
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
 
@@ -660,25 +681,35 @@ sqliteBeginForeignScan(ForeignScanState *node, int eflags)
 }
 
 /*
- * Bind the values of the pushed conditions.  A NaN is bound as NULL (SQLite
- * cannot hold NaN); the SQL lets every row through for a NULL float
- * parameter, and PostgreSQL's own check decides.
+ * Bind the values of the pushed conditions of a scan.
  */
 static void
 bind_params(SqliteScanState *ss, ExprContext *econtext)
 {
+	sqlite_bind_values(ss->conn, ss->stmt, ss->param_exprs, econtext);
+	ss->params_bound = true;
+}
+
+/*
+ * Evaluate "param_exprs" (ExprStates) and bind them as ?1, ?2, ... of "st".
+ * A NaN is bound as NULL (SQLite cannot hold NaN); the SQL lets every row
+ * through for a NULL float parameter, and PostgreSQL's own check decides.
+ */
+void
+sqlite_bind_values(SqliteConn *conn, SqliteStmt *st, List *param_exprs,
+				   ExprContext *econtext)
+{
 	ListCell   *lc;
 	int			i = 1;
 
-	foreach(lc, ss->param_exprs)
+	foreach(lc, param_exprs)
 	{
 		ExprState  *es = (ExprState *) lfirst(lc);
 		Oid			typid = exprType((Node *) es->expr);
 		bool		isnull;
 		Datum		value = ExecEvalExpr(es, econtext, &isnull);
-		sqlite3_stmt *stmt = ss->stmt->stmt;
+		sqlite3_stmt *stmt = st->stmt;
 		int			rc;
-
 		if (isnull)
 			rc = sqlite3_bind_null(stmt, i);
 		else
@@ -723,10 +754,9 @@ bind_params(SqliteScanState *ss, ExprContext *econtext)
 			}
 		}
 		if (rc != SQLITE_OK)
-			sqlite_report(ss->conn, rc, ss->sql);
+			sqlite_report(conn, rc, st->sql);
 		i++;
 	}
-	ss->params_bound = true;
 }
 
 /*
@@ -784,6 +814,8 @@ sqliteIterateForeignScan(ForeignScanState *node)
 	SqliteScanState *ss = (SqliteScanState *) node->fdw_state;
 	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
 
+	if (IsUpperScan(node))
+		return sqlite_upper_iterate(node);
 	ExecClearTuple(slot);
 	if (!ss->params_bound)
 		bind_params(ss, node->ss.ps.ps_ExprContext);
@@ -919,6 +951,11 @@ sqliteReScanForeignScan(ForeignScanState *node)
 {
 	SqliteScanState *ss = (SqliteScanState *) node->fdw_state;
 
+	if (IsUpperScan(node))
+	{
+		sqlite_upper_rescan(node);
+		return;
+	}
 	/* a stored scan has no rescan-dependent conditions: read it again */
 	if (ss->materialize && ss->stored)
 	{
@@ -934,6 +971,11 @@ sqliteEndForeignScan(ForeignScanState *node)
 {
 	SqliteScanState *ss = (SqliteScanState *) node->fdw_state;
 
+	if (IsUpperScan(node))
+	{
+		sqlite_upper_end(node);
+		return;
+	}
 	if (ss && ss->stmt)
 		sqlite_finalize(ss->stmt);
 	if (ss && ss->store)
@@ -950,6 +992,11 @@ sqliteExplainForeignScan(ForeignScanState *node, ExplainState *es)
 {
 	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
 
+	if (IsUpperScan(node))
+	{
+		sqlite_upper_explain(node, es);
+		return;
+	}
 	if (es->verbose)
 		ExplainPropertyText("SQLite query",
 							strVal(list_nth(fsplan->fdw_private, ScanPrivateSql)),

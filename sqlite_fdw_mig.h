@@ -125,6 +125,12 @@ extern char *sqlite_build_uri(const char *path);
 extern char *sqlite_build_uri_mode(const char *path, bool write);
 extern void sqlite_set_memory_limit(int kilobytes);
 
+/*
+ * A SQL function every connection has: 1 when each value is of the storage
+ * class its column's type reads exactly (connection.c).
+ */
+#define SQLITE_VALUES_OK_FUNC "sqlite_fdw_mig_values_ok"
+
 /* ---------------------------------------------------------------------
  * in typemap.c
  * ---------------------------------------------------------------------
@@ -196,6 +202,27 @@ extern char *sqlite_map_declared_type(const char *decltype);
 extern char *sqlite_real_to_text(double d, char *buf);
 
 /* ---------------------------------------------------------------------
+ * in sqlite_fdw_mig.c (planning of scans; shared with upper.c)
+ * ---------------------------------------------------------------------
+ */
+/* What planning learns about a foreign table, kept in baserel->fdw_private. */
+typedef struct SqliteRelInfo
+{
+	char	   *table;			/* SQLite table name */
+	const char *rowid;			/* its rowid alias, or NULL */
+	List	   *remote_conds;	/* RestrictInfos SQLite pre-filters on */
+	bool		writes;			/* the statement writes to this server */
+	bool		materialize;	/* read every row before the statement runs */
+	AttrNumber	alias_attnum;	/* the INTEGER PRIMARY KEY column, or 0 */
+	bool		is_table;		/* an ordinary SQLite table (not a view) */
+	List	   *lookups;		/* SqliteLookup whose column is an attnum */
+	List	   *lookup_attnums; /* ... and that attnum (IntList) */
+} SqliteRelInfo;
+
+extern void sqlite_bind_values(SqliteConn *conn, SqliteStmt *st, List *param_exprs,
+							   ExprContext *econtext);
+
+/* ---------------------------------------------------------------------
  * in deparse.c
  * ---------------------------------------------------------------------
  */
@@ -207,10 +234,32 @@ extern void sqlite_deparse_select(StringInfo buf, PlannerInfo *root,
 								  List *remote_conds, bool all_columns,
 								  AttrNumber alias_attnum, bool is_table,
 								  List **retrieved_attrs, List **params_list);
+extern void sqlite_deparse_where(StringInfo buf, Relation rel, Index relid,
+								 List *remote_conds, AttrNumber alias_attnum,
+								 bool is_table, List **params_list);
+extern bool sqlite_clause_is_exact(Expr *clause, Index relid);
+extern char sqlite_exact_class(Relation rel, AttrNumber attnum);
 extern AttrNumber sqlite_clause_lookup_attnum(RelOptInfo *baserel,
 											  Expr *clause);
 extern void sqlite_append_ident(StringInfo buf, const char *name);
 extern void sqlite_append_ident_utf8(StringInfo buf, const char *utf8);
+
+/* ---------------------------------------------------------------------
+ * in upper.c
+ * ---------------------------------------------------------------------
+ */
+extern void sqliteGetForeignUpperPaths(PlannerInfo *root,
+									   UpperRelationKind stage,
+									   RelOptInfo *input_rel,
+									   RelOptInfo *output_rel, void *extra);
+extern ForeignScan *sqlite_upper_plan(PlannerInfo *root, RelOptInfo *rel,
+									  ForeignPath *best_path, List *tlist,
+									  Plan *outer_plan);
+extern void sqlite_upper_begin(ForeignScanState *node, int eflags);
+extern TupleTableSlot *sqlite_upper_iterate(ForeignScanState *node);
+extern void sqlite_upper_rescan(ForeignScanState *node);
+extern void sqlite_upper_end(ForeignScanState *node);
+extern void sqlite_upper_explain(ForeignScanState *node, ExplainState *es);
 
 /* ---------------------------------------------------------------------
  * in modify.c
@@ -580,6 +629,15 @@ extern bool sqlite_copy_progress;
 /* in sqlite_fdw_mig.c */
 extern bool sqlite_report_timings;
 extern bool sqlite_enable_pushdown;
+
+/* sqlite_fdw_mig.aggregate_pushdown */
+typedef enum SqliteAggPushdown
+{
+	SQLITE_AGG_PUSHDOWN_COST,	/* when estimated cheaper */
+	SQLITE_AGG_PUSHDOWN_ALWAYS, /* whenever exact */
+	SQLITE_AGG_PUSHDOWN_OFF
+} SqliteAggPushdown;
+extern int	sqlite_aggregate_pushdown;
 extern Oid	sqlite_ext_nsp;
 extern char *mig_qualified(Migration *m, const char *name);
 extern int	sqlite_spi_run(const char *sql, bool read_only, long count);
