@@ -12,6 +12,7 @@ OBJS = \
 	copy.o \
 	deparse.o \
 	import.o \
+	lovfs.o \
 	migrate.o \
 	modify.o \
 	option.o \
@@ -37,7 +38,7 @@ PG_CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-wrapv
 SHLIB_LINK += -fsanitize=$(SANITIZE)
 endif
 
-REGRESS = options import types datetime pushdown pushdown_diff pushdown_agg translate write write_roundtrip migrate migrate_names migrate_schema migrate_more
+REGRESS = options import types datetime pushdown pushdown_diff pushdown_agg translate write write_roundtrip migrate migrate_names migrate_schema migrate_more large_object
 
 # isolation specs (specs/); test/run_tests.sh runs them on its cluster
 ISOLATION = write_lock

@@ -30,6 +30,7 @@
  */
 #include "postgres.h"
 
+#include <math.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -52,7 +53,10 @@ struct SqliteConn
 {
 	Oid			serverid;		/* hash key: must be first */
 	sqlite3    *db;				/* NULL when not open */
-	char	   *path;			/* the file, in TopMemoryContext */
+	char	   *path;			/* the file, in TopMemoryContext (for a large
+								 * object: "large object N") */
+	Oid			large_object;	/* the file is this large object, or
+								 * InvalidOid (lovfs.c) */
 	int			busy_timeout;	/* milliseconds */
 	bool		xact_open;		/* a SQLite transaction is open */
 	bool		writable;		/* opened for reading and writing */
@@ -80,6 +84,8 @@ static const char *const allowed_pragmas[] = {
 };
 
 static void open_database(SqliteConn *entry, bool write);
+static void open_large_object(SqliteConn *entry, bool write);
+static void close_large_objects(bool isCommit);
 static SqliteConn *get_entry(ForeignServer *server, bool write);
 static void begin_write(SqliteConn *entry);
 static void commit_write(SqliteConn *entry);
@@ -173,6 +179,7 @@ get_entry(ForeignServer *server, bool write)
 	{
 		entry->db = NULL;
 		entry->path = NULL;
+		entry->large_object = InvalidOid;
 		entry->busy_timeout = SQLITE_DEFAULT_BUSY_TIMEOUT;
 		entry->xact_open = false;
 		entry->writable = false;
@@ -224,14 +231,19 @@ get_entry(ForeignServer *server, bool write)
 		sqlite_get_server_options(server, &opts);
 		if (entry->path)
 			pfree(entry->path);
-		entry->path = MemoryContextStrdup(TopMemoryContext, opts.database);
+		entry->large_object = opts.large_object;
+		entry->path = OidIsValid(opts.large_object) ?
+			MemoryContextStrdup(TopMemoryContext,
+								psprintf("large object %u", opts.large_object)) :
+			MemoryContextStrdup(TopMemoryContext, opts.database);
 		entry->busy_timeout = opts.busy_timeout;
 		entry->server_hashvalue =
 			GetSysCacheHashValue1(FOREIGNSERVEROID,
 								  ObjectIdGetDatum(server->serverid));
 		entry->invalidated = false;
 		open_database(entry,
-					  write || sqlite_server_may_write(server->serverid));
+					  write || (!OidIsValid(entry->large_object) &&
+								sqlite_server_may_write(server->serverid)));
 	}
 	return entry;
 }
@@ -314,6 +326,11 @@ open_database(SqliteConn *entry, bool write)
 	int			rc;
 	const char *failed = NULL;
 
+	if (OidIsValid(entry->large_object))
+	{
+		open_large_object(entry, write);
+		return;
+	}
 	if (path[0] != '/')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -396,6 +413,55 @@ open_database(SqliteConn *entry, bool write)
 				 failed ? errcontext("SQLite statement: %s", failed) : 0));
 	}
 
+	entry->db = db;
+}
+
+/*
+ * Open entry->large_object through the large-object VFS (lovfs.c): read-only
+ * and immutable, in the current transaction, which the descriptor does not
+ * outlive (sqlite_xact_callback closes the handle).  The same safety
+ * settings as a file's.
+ */
+static void
+open_large_object(SqliteConn *entry, bool write)
+{
+	sqlite3    *db = NULL;
+	char	   *uri;
+	int			rc;
+	const char *failed = NULL;
+
+	if (write)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot write to the SQLite database in %s", entry->path),
+				 errdetail("A SQLite database in a large object is read-only.")));
+	uri = sqlite_lo_open_uri(entry->large_object, entry->path);
+	rc = sqlite3_open_v2(uri, &db,
+						 SQLITE_OPEN_READONLY | SQLITE_OPEN_URI |
+						 SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
+						 NULL);
+	sqlite_lo_open_done();
+	pfree(uri);
+	entry->writable = false;
+	if (rc == SQLITE_OK)
+		rc = configure_handle(db, entry, &failed);
+	if (rc != SQLITE_OK)
+	{
+		const char *raw = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+		char	   *msg = sqlite_printable(raw, strlen(raw), 1000);
+
+		sqlite3_close_v2(db);
+		sqlite_lo_rethrow();
+		CHECK_FOR_INTERRUPTS();
+		ereport(ERROR,
+				(errcode(errcode_for_sqlite(rc)),
+				 errmsg("could not open SQLite database in %s", entry->path),
+				 errdetail_for_sqlite(rc, msg, entry),
+				 ((rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT) ?
+				 errhint("The upload is not a SQLite 3 database, or it is damaged or truncated.") :
+				 errhint_for_sqlite(rc, entry),
+				 failed ? errcontext("SQLite statement: %s", failed) : 0));
+	}
 	entry->db = db;
 }
 
@@ -589,7 +655,7 @@ errhint_file_access(int save_errno)
  * SQL function SQLITE_VALUES_OK_FUNC(spec, x1, x2, ...): 1 when every xi is
  * NULL or a value its column's type reads exactly as SQLite compares it,
  * else 0.  spec has one letter per xi: '2', '4', '8' an integer in the
- * range of int2, int4, int8; 'r' a real; 't' text that is valid UTF-8
+ * range of int2, int4, int8; 'r' a real other than -0.0; 't' text that is valid UTF-8
  * without NUL bytes.  Used by aggregate push-down (upper.c).  It runs inside
  * SQLite, so it never raises a PostgreSQL error: pg_verify_mbstr() with
  * noError.
@@ -629,7 +695,10 @@ sqlite_values_ok_func(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 				ok = type == SQLITE_INTEGER;
 				break;
 			case 'r':
-				ok = type == SQLITE_FLOAT;
+				/* -0.0: min and max keep another of equal values than PostgreSQL */
+				ok = type == SQLITE_FLOAT &&
+					!(sqlite3_value_double(v) == 0.0 &&
+					  signbit(sqlite3_value_double(v)));
 				break;
 			case 't':
 				{
@@ -1115,6 +1184,7 @@ sqlite_xact_callback(XactEvent event, void *arg)
 					PG_END_TRY();
 				}
 			}
+			close_large_objects(true);
 			return;
 		case XACT_EVENT_PRE_PREPARE:
 			hash_seq_init(&scan, ConnectionHash);
@@ -1130,6 +1200,7 @@ sqlite_xact_callback(XactEvent event, void *arg)
 							 errhint("Commit the transaction instead: a SQLite file cannot take part in two-phase commit.")));
 				}
 			}
+			close_large_objects(true);
 			return;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
@@ -1141,6 +1212,7 @@ sqlite_xact_callback(XactEvent event, void *arg)
 			return;
 	}
 
+	close_large_objects(false);
 	hash_seq_init(&scan, ConnectionHash);
 	while ((entry = (SqliteConn *) hash_seq_search(&scan)))
 	{
@@ -1161,6 +1233,30 @@ sqlite_xact_callback(XactEvent event, void *arg)
 			(void) hash_search(ConnectionHash, &serverid, HASH_REMOVE, NULL);
 		}
 	}
+}
+
+/*
+ * Close every handle on a large object: its descriptor lives only as long as
+ * the transaction.  At PRE_COMMIT (isCommit), before the transaction's
+ * resources are released; at abort, whatever is left.  Never raises an
+ * ERROR at abort.
+ */
+static void
+close_large_objects(bool isCommit)
+{
+	HASH_SEQ_STATUS scan;
+	SqliteConn *entry;
+
+	hash_seq_init(&scan, ConnectionHash);
+	while ((entry = (SqliteConn *) hash_seq_search(&scan)))
+	{
+		if (OidIsValid(entry->large_object) && entry->db != NULL)
+		{
+			end_transaction(entry);
+			close_connection(entry);
+		}
+	}
+	sqlite_lo_xact_end(isCommit);
 }
 
 /* A server changed or was dropped: reopen its file when it is next idle. */
@@ -1262,6 +1358,8 @@ sqlite_report(SqliteConn *conn, int rc, const char *sql)
 	char	   *msg = sqlite_printable(raw, strlen(raw), 1000);
 	int			primary = rc & 0xff;
 
+	/* an error a large-object read raised inside SQLite (lovfs.c) */
+	sqlite_lo_rethrow();
 	/* a cancel that stopped a wait or a statement is reported as such */
 	CHECK_FOR_INTERRUPTS();
 	if (primary == SQLITE_INTERRUPT)
@@ -1293,6 +1391,7 @@ sqlite_report_write(SqliteConn *conn, int rc, const char *sql,
 	int			code = errcode_for_write(rc, conn);
 	char	   *what;
 
+	sqlite_lo_rethrow();
 	CHECK_FOR_INTERRUPTS();
 	if ((rc & 0xff) == SQLITE_INTERRUPT)
 		ereport(ERROR,

@@ -433,8 +433,9 @@ sqlite_clause_is_exact(Expr *clause, Index relid)
 				if (!IsA(value, Const))
 					return false;
 				c = (Const *) value;
+				/* bound as NULL, which the SQL reads as "every row" */
 				if (c->constisnull)
-					return true;
+					return false;
 				if (c->consttype == FLOAT8OID)
 					return !isnan(DatumGetFloat8(c->constvalue));
 				if (c->consttype == FLOAT4OID)

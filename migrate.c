@@ -61,8 +61,13 @@
 
 PG_FUNCTION_INFO_V1(migrate_sqlite);
 PG_FUNCTION_INFO_V1(migrate_sqlite_plan);
+PG_FUNCTION_INFO_V1(migrate_sqlite_lo);
+PG_FUNCTION_INFO_V1(migrate_sqlite_plan_lo);
 
-static void parse_options(FunctionCallInfo fcinfo, MigOptions *opts);
+static Datum run_migration(FunctionCallInfo fcinfo, bool large_object);
+static Datum run_plan(FunctionCallInfo fcinfo, bool large_object);
+static void parse_options(FunctionCallInfo fcinfo, MigOptions *opts,
+						  bool large_object);
 static void check_privileges(MigOptions *opts);
 static void create_staging_server(Migration *m);
 static void take_snapshot(Migration *m, SqliteConn *src);
@@ -91,6 +96,22 @@ bool		sqlite_copy_progress = false;
 Datum
 migrate_sqlite(PG_FUNCTION_ARGS)
 {
+	return run_migration(fcinfo, false);
+}
+
+/*
+ * migrate_sqlite_lo(large_object, <the same options>): the same, reading the
+ * file from a large object (lovfs.c).
+ */
+Datum
+migrate_sqlite_lo(PG_FUNCTION_ARGS)
+{
+	return run_migration(fcinfo, true);
+}
+
+static Datum
+run_migration(FunctionCallInfo fcinfo, bool large_object)
+{
 	Migration	m;
 	int			nestlevel;
 	MemoryContext oldcxt = CurrentMemoryContext;
@@ -98,7 +119,7 @@ migrate_sqlite(PG_FUNCTION_ARGS)
 	memset(&m, 0, sizeof(m));
 	m.started = GetCurrentTimestamp();
 	sqlite_ext_nsp = get_func_namespace(fcinfo->flinfo->fn_oid);
-	parse_options(fcinfo, &m.opts);
+	parse_options(fcinfo, &m.opts, large_object);
 	check_privileges(&m.opts);
 
 	/* generated SQL must not depend on the caller's search_path */
@@ -146,6 +167,19 @@ migrate_sqlite(PG_FUNCTION_ARGS)
 Datum
 migrate_sqlite_plan(PG_FUNCTION_ARGS)
 {
+	return run_plan(fcinfo, false);
+}
+
+/* migrate_sqlite_plan_lo(large_object, <the same options>) */
+Datum
+migrate_sqlite_plan_lo(PG_FUNCTION_ARGS)
+{
+	return run_plan(fcinfo, true);
+}
+
+static Datum
+run_plan(FunctionCallInfo fcinfo, bool large_object)
+{
 	Migration	m;
 	int			nestlevel;
 	MemoryContext oldcxt = CurrentMemoryContext;
@@ -156,7 +190,7 @@ migrate_sqlite_plan(PG_FUNCTION_ARGS)
 	m.started = GetCurrentTimestamp();
 	m.plan = true;
 	sqlite_ext_nsp = get_func_namespace(fcinfo->flinfo->fn_oid);
-	parse_options(fcinfo, &m.opts);
+	parse_options(fcinfo, &m.opts, large_object);
 	check_privileges(&m.opts);
 
 	/*
@@ -309,7 +343,7 @@ sqlite_spi_run_args(const char *sql, int nargs, Oid *argtypes, Datum *values,
  */
 
 static void
-parse_options(FunctionCallInfo fcinfo, MigOptions *opts)
+parse_options(FunctionCallInfo fcinfo, MigOptions *opts, bool large_object)
 {
 	char	   *if_exists;
 	char	   *on_mismatch;
@@ -317,9 +351,15 @@ parse_options(FunctionCallInfo fcinfo, MigOptions *opts)
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("database must not be null")));
-	opts->database = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	if (opts->database[0] != '/')
+				 errmsg("%s must not be null", large_object ? "large_object" : "database")));
+	if (large_object)
+	{
+		opts->large_object = PG_GETARG_OID(0);
+		opts->database = psprintf("large object %u", opts->large_object);
+	}
+	else
+		opts->database = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (!large_object && opts->database[0] != '/')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("database must be an absolute path, not \"%s\"", opts->database),
@@ -446,7 +486,9 @@ check_privileges(MigOptions *opts)
 {
 	AclResult	aclresult;
 
-	sqlite_check_read_privilege("migrate a SQLite file");
+	/* a large object's own ACL is checked when it is opened (lovfs.c) */
+	if (!OidIsValid(opts->large_object))
+		sqlite_check_read_privilege("migrate a SQLite file");
 	/* the staging foreign tables are temporary */
 	if (pg_database_aclcheck(MyDatabaseId, GetUserId(), ACL_CREATE_TEMP) != ACLCHECK_OK)
 		ereport(ERROR,
@@ -487,6 +529,21 @@ create_staging_server(Migration *m)
 
 	m->server = psprintf("sqlite_mig_%d_%d_" INT64_FORMAT, MyProcPid, ++counter,
 						 (int64) (GetCurrentTimestamp() % 1000000));
+	if (OidIsValid(m->opts.large_object))
+	{
+		/*
+		 * A large object is read in this transaction's snapshot, which
+		 * nothing can change: no private copy is needed.
+		 */
+		initStringInfo(&sql);
+		appendStringInfo(&sql, "CREATE SERVER %s FOREIGN DATA WRAPPER sqlite_fdw_mig OPTIONS (large_object '%u')",
+						 quote_identifier(m->server), m->opts.large_object);
+		if (sqlite_spi_run(sql.data, false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "could not create the staging server");
+		m->conn = sqlite_get_connection(GetForeignServerByName(m->server, false));
+		m->file_size = sqlite_file_size(m->conn);
+		return;
+	}
 	m->file_size = (stat(m->opts.database, &st) == 0) ? (int64) st.st_size : -1;
 
 	/*

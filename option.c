@@ -46,6 +46,7 @@ typedef struct SqliteOption
 static const SqliteOption valid_options[] = {
 	/* server */
 	{"database", ForeignServerRelationId},
+	{"large_object", ForeignServerRelationId},
 	{"busy_timeout", ForeignServerRelationId},
 	{"updatable", ForeignServerRelationId},
 	{"batch_size", ForeignServerRelationId},
@@ -65,6 +66,7 @@ static const SqliteOption valid_options[] = {
 static const char *context_name(Oid context);
 static void report_unknown_option(const char *name, Oid context);
 static int	parse_busy_timeout(const char *value);
+static Oid	parse_large_object(const char *value);
 static int	parse_batch_size(const char *value);
 
 PG_FUNCTION_INFO_V1(sqlite_fdw_mig_validator);
@@ -83,6 +85,8 @@ sqlite_fdw_mig_validator(PG_FUNCTION_ARGS)
 	List	   *options_list = untransformRelOptions(PG_GETARG_DATUM(0));
 	Oid			catalog = PG_GETARG_OID(1);
 	bool		has_database = false;
+	bool		has_large_object = false;
+	bool		updatable = false;
 	ListCell   *cell;
 
 	foreach(cell, options_list)
@@ -112,13 +116,22 @@ sqlite_fdw_mig_validator(PG_FUNCTION_ARGS)
 						 errhint("Give the full path of the SQLite file on the database server, starting with \"/\".")));
 			has_database = true;
 		}
+		else if (strcmp(def->defname, "large_object") == 0)
+		{
+			/* reading it needs SELECT on it, checked when it is opened */
+			(void) parse_large_object(value);
+			has_large_object = true;
+		}
 		else if (strcmp(def->defname, "busy_timeout") == 0)
 			(void) parse_busy_timeout(value);
 		else if (strcmp(def->defname, "updatable") == 0)
 		{
 			/* like "database": only a role that may write files sets it */
 			if (defGetBoolean(def))
+			{
 				sqlite_check_write_privilege("set option \"updatable\"");
+				updatable = true;
+			}
 		}
 		else if (strcmp(def->defname, "key") == 0)
 			(void) defGetBoolean(def);
@@ -145,11 +158,21 @@ sqlite_fdw_mig_validator(PG_FUNCTION_ARGS)
 		}
 	}
 
-	if (catalog == ForeignServerRelationId && !has_database)
+	if (catalog == ForeignServerRelationId && !has_database && !has_large_object)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
 				 errmsg("option \"database\" is required for a sqlite_fdw_mig server"),
-				 errhint("Add OPTIONS (database '/path/to/file.db').")));
+				 errhint("Add OPTIONS (database '/path/to/file.db'), or OPTIONS (large_object 'OID') for a file uploaded as a large object.")));
+	if (has_database && has_large_object)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("options \"database\" and \"large_object\" cannot both be set"),
+				 errhint("A server reads either a file on the server or an uploaded large object.")));
+	if (has_large_object && updatable)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a server with option \"large_object\" cannot be updatable"),
+				 errdetail("A SQLite database in a large object is read-only.")));
 
 	PG_RETURN_VOID();
 }
@@ -223,6 +246,25 @@ context_name(Oid context)
 		default:
 			return "foreign-data wrapper";
 	}
+}
+
+/* The OID of option large_object: a positive number. */
+static Oid
+parse_large_object(const char *value)
+{
+	char	   *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(value, &end, 10);
+	if (value[0] < '0' || value[0] > '9' || *end != '\0' || errno != 0 ||
+		v == 0 || v > PG_UINT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"large_object\" must be the OID of a large object, not \"%s\"",
+						value),
+				 errhint("psql's \\lo_import prints the OID, and sets :LASTOID.")));
+	return (Oid) v;
 }
 
 /* Parse a busy_timeout value (milliseconds, 0 to INT_MAX) or raise an ERROR. */
@@ -498,6 +540,7 @@ sqlite_get_server_options(ForeignServer *server, SqliteServerOptions *opts)
 	ListCell   *lc;
 
 	opts->database = NULL;
+	opts->large_object = InvalidOid;
 	opts->busy_timeout = SQLITE_DEFAULT_BUSY_TIMEOUT;
 
 	foreach(lc, server->options)
@@ -506,11 +549,13 @@ sqlite_get_server_options(ForeignServer *server, SqliteServerOptions *opts)
 
 		if (strcmp(def->defname, "database") == 0)
 			opts->database = defGetString(def);
+		else if (strcmp(def->defname, "large_object") == 0)
+			opts->large_object = parse_large_object(defGetString(def));
 		else if (strcmp(def->defname, "busy_timeout") == 0)
 			opts->busy_timeout = parse_busy_timeout(defGetString(def));
 	}
 
-	if (opts->database == NULL)
+	if (opts->database == NULL && !OidIsValid(opts->large_object))
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
 				 errmsg("server \"%s\" has no option \"database\"",

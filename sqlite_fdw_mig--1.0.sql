@@ -19,9 +19,11 @@ CREATE FOREIGN DATA WRAPPER sqlite_fdw_mig
 
 COMMENT ON FOREIGN DATA WRAPPER sqlite_fdw_mig IS 'reads SQLite database files';
 
--- Members of pg_read_server_files may create servers (the validator still
--- checks their right to name a file).  Nobody else gets anything.
-GRANT USAGE ON FOREIGN DATA WRAPPER sqlite_fdw_mig TO pg_read_server_files;
+-- Anyone may create a server: the validator lets only members of
+-- pg_read_server_files name a file (option database), and a server on an
+-- uploaded large object (option large_object) reads it only for roles with
+-- SELECT on that large object.
+GRANT USAGE ON FOREIGN DATA WRAPPER sqlite_fdw_mig TO PUBLIC;
 
 -- The version of the SQLite library the extension runs with.
 CREATE FUNCTION sqlite_fdw_mig_sqlite_version()
@@ -70,7 +72,15 @@ CREATE TABLE sqlite_migration_history (
 );
 SELECT pg_catalog.pg_extension_config_dump('sqlite_migration_history', '');
 REVOKE ALL ON sqlite_migration_history FROM PUBLIC;
-GRANT SELECT ON sqlite_migration_history TO pg_read_server_files;
+-- Members of pg_read_server_files see every migration; other roles (who
+-- migrate uploaded large objects) see their own, which is what
+-- if_exists => 'replace' needs.
+GRANT SELECT ON sqlite_migration_history TO PUBLIC;
+ALTER TABLE sqlite_migration_history ENABLE ROW LEVEL SECURITY;
+CREATE POLICY sqlite_migration_history_read ON sqlite_migration_history
+  FOR SELECT
+  USING (migrated_by IN (current_user, session_user)
+         OR pg_catalog.pg_has_role(current_user, 'pg_read_server_files', 'USAGE'));
 
 -- Only migrate_sqlite can write the history (the C function refuses any
 -- other caller), so no row can be planted for if_exists => 'replace'.
@@ -81,8 +91,9 @@ RETURNS void
 AS 'MODULE_PATHNAME', 'sqlite_fdw_mig_record_history'
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
-REVOKE ALL ON FUNCTION sqlite_fdw_mig_record_history(timestamptz, text, bigint, name, jsonb, jsonb, jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION sqlite_fdw_mig_record_history(timestamptz, text, bigint, name, jsonb, jsonb, jsonb) TO pg_read_server_files;
+-- Any role may call it, since a migration of a large object runs as a role
+-- without file privileges; the C function refuses unless called by one.
+GRANT EXECUTE ON FUNCTION sqlite_fdw_mig_record_history(timestamptz, text, bigint, name, jsonb, jsonb, jsonb) TO PUBLIC;
 
 -- Migrate a SQLite database into native PostgreSQL tables, in the caller's
 -- transaction, and report every table, view, trigger and virtual table.
@@ -123,3 +134,34 @@ REVOKE ALL ON FUNCTION migrate_sqlite(text, name, text, text, text[], jsonb, tex
 REVOKE ALL ON FUNCTION migrate_sqlite_plan(text, name, text, text, text[], jsonb, text, boolean, name) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION migrate_sqlite(text, name, text, text, text[], jsonb, text, boolean, name) TO pg_read_server_files;
 GRANT EXECUTE ON FUNCTION migrate_sqlite_plan(text, name, text, text, text[], jsonb, text, boolean, name) TO pg_read_server_files;
+
+-- The same two, reading the SQLite file from a large object the caller
+-- uploaded (\lo_import in psql) and may SELECT: no file privileges needed.
+CREATE FUNCTION migrate_sqlite_lo(
+    large_object oid,
+    target_schema name DEFAULT 'public',
+    if_exists text DEFAULT 'error',
+    on_mismatch text DEFAULT 'error',
+    tables text[] DEFAULT NULL,
+    type_overrides jsonb DEFAULT NULL,
+    datetime_numbers text DEFAULT NULL,
+    preserve_case boolean DEFAULT false,
+    owner name DEFAULT NULL)
+RETURNS TABLE (source_table text, target_table text, source_rows bigint,
+               target_rows bigint, status text, detail text)
+AS 'MODULE_PATHNAME', 'migrate_sqlite_lo'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE;
+
+CREATE FUNCTION migrate_sqlite_plan_lo(
+    large_object oid,
+    target_schema name DEFAULT 'public',
+    if_exists text DEFAULT 'error',
+    on_mismatch text DEFAULT 'error',
+    tables text[] DEFAULT NULL,
+    type_overrides jsonb DEFAULT NULL,
+    datetime_numbers text DEFAULT NULL,
+    preserve_case boolean DEFAULT false,
+    owner name DEFAULT NULL)
+RETURNS TABLE (step integer, phase text, object text, statement text, detail text)
+AS 'MODULE_PATHNAME', 'migrate_sqlite_plan_lo'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE;

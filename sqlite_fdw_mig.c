@@ -200,6 +200,7 @@ _PG_init(void)
 							 NULL, NULL, NULL);
 	MarkGUCPrefixReserved("sqlite_fdw_mig");
 	sqlite_set_memory_limit(sqlite_memory_limit_kb);
+	sqlite_lo_vfs_register();
 }
 
 static void
@@ -1013,7 +1014,8 @@ sqliteAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func,
 	sqlite_get_server_options(server_of(RelationGetRelid(relation)), &opts);
 	*func = sqlite_acquire_sample_rows;
 	*totalpages = 1;
-	if (stat(opts.database, &st) == 0 && st.st_size > BLCKSZ)
+	if (opts.database != NULL && stat(opts.database, &st) == 0 &&
+		st.st_size > BLCKSZ)
 		*totalpages = (BlockNumber) Min(st.st_size / BLCKSZ, (off_t) MaxBlockNumber);
 	return true;
 }

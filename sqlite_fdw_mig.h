@@ -55,7 +55,8 @@ typedef enum SqliteRowsMode
 /* Server-level settings, resolved from the catalog. */
 typedef struct SqliteServerOptions
 {
-	char	   *database;		/* absolute path of the SQLite file */
+	char	   *database;		/* absolute path of the SQLite file, or NULL */
+	Oid			large_object;	/* or the large object holding it */
 	int			busy_timeout;	/* milliseconds to wait for a lock */
 } SqliteServerOptions;
 
@@ -243,6 +244,16 @@ extern AttrNumber sqlite_clause_lookup_attnum(RelOptInfo *baserel,
 											  Expr *clause);
 extern void sqlite_append_ident(StringInfo buf, const char *name);
 extern void sqlite_append_ident_utf8(StringInfo buf, const char *utf8);
+
+/* ---------------------------------------------------------------------
+ * in lovfs.c
+ * ---------------------------------------------------------------------
+ */
+extern void sqlite_lo_vfs_register(void);
+extern char *sqlite_lo_open_uri(Oid loid, const char *label);
+extern void sqlite_lo_open_done(void);
+extern void sqlite_lo_rethrow(void);
+extern void sqlite_lo_xact_end(bool isCommit);
 
 /* ---------------------------------------------------------------------
  * in upper.c
@@ -447,7 +458,8 @@ typedef enum MismatchAction
 /* The arguments of migrate_sqlite() and migrate_sqlite_plan(). */
 typedef struct MigOptions
 {
-	char	   *database;
+	char	   *database;		/* the path, or "large object N" */
+	Oid			large_object;	/* the file's large object, or InvalidOid */
 	char	   *target_schema;
 	Oid			target_nsp;
 	bool		replace;

@@ -33,8 +33,12 @@
  *	 - sum of int2/int4: SQLite sums in 64 bits, as PostgreSQL does.
  *	 - sum of int8 is numeric in PostgreSQL; SQLite stops with an error when
  *	   a 64-bit sum overflows.  So SQLite sums the high and low 32 bits
- *	   apart (neither can overflow below 2^31 rows) and PostgreSQL combines
- *	   them in numeric.
+ *	   apart (neither can overflow below 2^31 rows; a table of more rows
+ *	   would make SQLite stop with an error) and PostgreSQL combines them
+ *	   in numeric.
+ *	 - min and max of float8 keep the first of equal values in SQLite and
+ *	   the last in PostgreSQL: they differ only for -0.0 against 0.0, so
+ *	   the check counts -0.0 as a value of another class.
  *	 - avg of an integer type is PostgreSQL's numeric sum / count (numeric_div),
  *	   computed here from SQLite's sum and count.
  *	 - min, max of integers and float8.
@@ -122,6 +126,7 @@ typedef struct SqliteUpperState
 	int			ncols;			/* SQLite columns before the check */
 	List	   *param_exprs;
 	bool		started;		/* the first row has been checked */
+	bool		done;			/* SQLite returned its last row */
 	bool		fallback;		/* ... and sent us to the outer plan */
 } SqliteUpperState;
 
@@ -257,6 +262,9 @@ add_scan_expr(UpperCtx *ctx, Expr *e)
 
 		foreach(lc, parts)
 		{
+			/* GROUPING() comes back as itself: not for SQLite */
+			if (!IsA(lfirst(lc), Var) && !IsA(lfirst(lc), Aggref))
+				return false;
 			if (!add_scan_expr(ctx, lfirst(lc)))
 				return false;
 		}
@@ -303,15 +311,21 @@ copy_fallback_path(Path *p, PathTarget *target)
 {
 	Path	   *copy;
 
+	/*
+	 * HAVING is the ForeignScan's own qual, applied to whichever plan ran:
+	 * the copy must not apply it a second time.
+	 */
 	if (IsA(p, AggPath))
 	{
 		copy = (Path *) makeNode(AggPath);
 		memcpy(copy, p, sizeof(AggPath));
+		((AggPath *) copy)->qual = NIL;
 	}
 	else
 	{
 		copy = (Path *) makeNode(GroupPath);
 		memcpy(copy, p, sizeof(GroupPath));
+		((GroupPath *) copy)->qual = NIL;
 	}
 	copy->pathtarget = target;
 	return copy;
@@ -397,6 +411,9 @@ sqliteGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
 		return;
 	if (gextra->patype != PARTITIONWISE_AGGREGATE_NONE)
 		return;
+	/* the query uses window functions (3.25) and a DIRECTONLY function (3.30) */
+	if (sqlite3_libversion_number() < 3030000)
+		return;
 	info = (SqliteRelInfo *) input_rel->fdw_private;
 	/* a statement that writes reads first (sqlite_fdw_mig.c): leave it so */
 	if (info->writes || info->materialize)
@@ -421,7 +438,8 @@ sqliteGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
 	{
 		Path	   *p = (Path *) lfirst(lc);
 
-		if ((IsA(p, AggPath) || IsA(p, GroupPath)) &&
+		if (((IsA(p, AggPath) && ((AggPath *) p)->aggsplit == AGGSPLIT_SIMPLE) ||
+			 IsA(p, GroupPath)) &&
 			(local == NULL || p->total_cost < local->total_cost))
 			local = p;
 	}
@@ -723,7 +741,10 @@ sqlite_upper_iterate(ForeignScanState *node)
 		us->started = true;
 		CHECK_FOR_INTERRUPTS();
 		if (sqlite_step(us->agg) == SQLITE_DONE)
+		{
+			us->done = true;
 			return slot;
+		}
 		/* 0: some row holds a value SQLite does not aggregate as PostgreSQL */
 		if (us->has_check &&
 			sqlite3_column_type(us->agg->stmt, us->ncols) != SQLITE_NULL &&
@@ -735,9 +756,15 @@ sqlite_upper_iterate(ForeignScanState *node)
 	}
 	else if (!us->fallback)
 	{
+		/* stepping again after the end would run the query again */
+		if (us->done)
+			return slot;
 		CHECK_FOR_INTERRUPTS();
 		if (sqlite_step(us->agg) == SQLITE_DONE)
+		{
+			us->done = true;
 			return slot;
+		}
 	}
 
 	if (us->fallback)
@@ -814,6 +841,7 @@ sqlite_upper_rescan(ForeignScanState *node)
 
 	sqlite_reset(us->agg);
 	us->started = false;
+	us->done = false;
 	us->fallback = false;
 }
 

@@ -194,6 +194,28 @@ DEALLOCATE agg_p;
 SELECT count(*), sum(a), avg(b), min(r) FROM g WHERE id > 1000;
 SELECT k, count(*) FROM g WHERE id > 1000 GROUP BY k;
 
+-- -0.0 against 0.0: the same answer either way (SQLite keeps the first of
+-- equal values, PostgreSQL the last, so the check sends this to PostgreSQL)
+CREATE FOREIGN TABLE z (id bigint, f double precision) SERVER pd_srv;
+SELECT q, run_rows(q, true) AS with_pushdown,
+       run_rows(q, true) = run_rows(q, false) AS same, agg_mode(q) AS mode
+  FROM unnest(ARRAY['SELECT max(f), min(f) FROM z', 'SELECT max(f) FROM z WHERE id > 1',
+                    'SELECT count(f) FROM z']) AS q;
+-- GROUPING() is not for SQLite
+SELECT q, run_rows(q, true) AS with_pushdown,
+       run_rows(q, true) = run_rows(q, false) AS same, agg_mode(q) AS mode
+  FROM unnest(ARRAY['SELECT k, grouping(k) FROM g GROUP BY k',
+                    'SELECT k FROM g GROUP BY k HAVING grouping(k) = 0']) AS q;
+-- HAVING runs once per group, on whichever plan answered
+CREATE SEQUENCE having_calls;
+SELECT agg_mode('SELECT s, count(*) FROM gd GROUP BY s HAVING nextval(''having_calls'') > 0');
+SELECT setval('having_calls', 1, false);
+SELECT s, count(*) FROM gd GROUP BY s HAVING nextval('having_calls') > 0 ORDER BY s;
+SELECT last_value AS having_calls FROM having_calls;
+SELECT setval('having_calls', 1, false);
+SELECT s, count(*) FROM g GROUP BY s HAVING nextval('having_calls') > 0 ORDER BY s;
+SELECT last_value AS having_calls FROM having_calls;
+
 -- off really is off, either way
 SET sqlite_fdw_mig.enable_pushdown = off;
 EXPLAIN (COSTS OFF) SELECT count(*) FROM g;

@@ -9,7 +9,9 @@
 # long-lived psql session per batch:
 #
 #   CREATE SERVER, IMPORT FOREIGN SCHEMA, a scan of every imported table
-#   that converts every column, migrate_sqlite_plan() and migrate_sqlite().
+#   that converts every column, migrate_sqlite_plan() and migrate_sqlite();
+#   every third case is also uploaded as a large object and planned with
+#   migrate_sqlite_plan_lo().
 #
 # Every statement must succeed or fail with an ERROR whose SQLSTATE fits a
 # damaged file (see %ALLOWED); the server must never crash, hang or trip an
@@ -51,6 +53,8 @@ use Time::HiRes qw(time sleep);
 my $ROWS = <<'EOSQL';
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d)
 EOSQL
+
+our $lo_count = 0;
 
 our @SHAPES = (
 	{
@@ -706,6 +710,16 @@ sub run_case
 		[ 'cleanup', "DROP SCHEMA $imp, $mig CASCADE" ],
 		[ 'cleanup', "DROP SERVER $srv CASCADE" ],
 	);
+	# the seeds and every third case also through an upload, planned before
+	# the migration fills the schema: the large-object VFS
+	if ($k !~ /^\d+$/ || $k % 3 == 0)
+	{
+		my $oid = 6000000 + ++$SqliteFdwMigFuzz::lo_count;
+		splice @steps, 5, 0,
+		  [ 'setup', "SELECT lo_import($lit, $oid)" ],
+		  [ 'plan_lo', "SELECT count(*) FROM migrate_sqlite_plan_lo($oid, '$mig')" ],
+		  [ 'cleanup', "SELECT lo_unlink($oid)" ];
+	}
 	while (my $step = shift @steps)
 	{
 		my ($what, $sql) = @$step;

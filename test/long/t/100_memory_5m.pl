@@ -12,6 +12,11 @@
 # sort in up to maintenance_work_mem = 64MB), and with maintenance_work_mem =
 # 8MB (bound 16 MB: mostly the extension's own memory remains).
 #
+# The large file is then uploaded as a large object and migrated by
+# migrate_sqlite_lo() (read through the extension's VFS, page by page): its
+# peak RssAnon must stay within the same bound of the path-based run's, and
+# far below the file's size.
+#
 # Not in test/t: test/run_tests.sh does not run it (it takes minutes and
 # about 2 GB of disk).  SQLITE_FDW_MIG_MEM_ROWS="small,large" changes the two
 # sizes (for a quick trial).
@@ -105,8 +110,11 @@ sub proc_mem
 # Returns (baseline RssAnon, peak RssAnon, peak VmHWM, seconds, samples).
 sub migrate_and_sample
 {
-	my ($db, $schema, $n, $settings) = @_;
+	my ($db, $schema, $n, $settings, $lo) = @_;
 	my $app = "memtest_$schema";
+	# the file itself, or the large object holding it
+	my $call = defined $lo ? "migrate_sqlite_lo($lo, '$schema')"
+	  : "migrate_sqlite('$db', '$schema')";
 	$node->safe_psql('postgres', "CREATE SCHEMA $schema");
 
 	# The backend first loads the extension and waits 2 s, so its baseline
@@ -116,7 +124,7 @@ $settings
 LOAD 'sqlite_fdw_mig';
 SELECT pg_sleep(2);
 SELECT source_table, target_table, source_rows, target_rows, status
-  FROM migrate_sqlite('$db', '$schema');
+  FROM $call;
 };
 	# psql reads a file (stdin from /dev/null), so it ends after the last
 	# statement.
@@ -199,9 +207,20 @@ unlink $db_small;
 my $db_large = build_db($large);
 my @l = migrate_and_sample($db_large, 'm_large', $large, '');
 my @l8 = migrate_and_sample($db_large, 'm_large8', $large, $LOW);
+my $file_mb = (-s $db_large) / 1048576;
+my $lo = $node->safe_psql('postgres', "SELECT lo_import('$db_large')");
+my @lo = migrate_and_sample($db_large, 'm_large_lo', $large, '', $lo);
+$node->safe_psql('postgres', "SELECT lo_unlink($lo)");
 unlink $db_large;
+diag(sprintf(
+		"large object of %.0f MB: peak RssAnon %d kB (%.1f MB), path-based %d kB (%.1f MB)",
+		$file_mb, $lo[1], $lo[1] / 1024, $l[1], $l[1] / 1024));
+cmp_ok($lo[1] - $l[1], '<', $LOW_BOUND_MB * 1024,
+	"migrate_sqlite_lo: peak RssAnon within $LOW_BOUND_MB MB of the path-based migration's");
+cmp_ok($lo[1] / 1024, '<', $file_mb / 4,
+	"migrate_sqlite_lo: peak RssAnon below a quarter of the file's size");
 
-ok($s[4] >= 3 && $l[4] >= 3 && $s8[4] >= 3 && $l8[4] >= 3,
+ok($s[4] >= 3 && $l[4] >= 3 && $s8[4] >= 3 && $l8[4] >= 3 && $lo[4] >= 3,
 	'memory was sampled during every migration');
 for my $c ([ 'defaults', \@s, \@l, $BOUND_MB ],
 	[ 'maintenance_work_mem 8MB', \@s8, \@l8, $LOW_BOUND_MB ])
