@@ -57,6 +57,7 @@ struct SqliteConn
 								 * object: "large object N") */
 	Oid			large_object;	/* the file is this large object, or
 								 * InvalidOid (lovfs.c) */
+	Snapshot	lo_snapshot;	/* ... read in this snapshot while open */
 	int			busy_timeout;	/* milliseconds */
 	bool		xact_open;		/* a SQLite transaction is open */
 	bool		writable;		/* opened for reading and writing */
@@ -190,6 +191,18 @@ get_entry(ForeignServer *server, bool write)
 		dlist_init(&entry->stmts);
 	}
 
+	if (OidIsValid(entry->large_object))
+	{
+		if (write)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot write to the SQLite database in %s", entry->path),
+					 errdetail("A SQLite database in a large object is read-only.")));
+		/* the handle may have been opened by another role */
+		if (entry->db != NULL)
+			sqlite_lo_check_access(entry->large_object, entry->lo_snapshot);
+	}
+
 	check_lost_transaction(entry);
 	if (entry->doomed)
 		ereport(ERROR,
@@ -246,6 +259,22 @@ get_entry(ForeignServer *server, bool write)
 								sqlite_server_may_write(server->serverid)));
 	}
 	return entry;
+}
+
+/*
+ * Close "conn" now if nothing uses it (its server is about to disappear: a
+ * rolled-back staging server of migrate_sqlite_plan()), instead of at the
+ * end of the transaction.
+ */
+void
+sqlite_release_connection(SqliteConn *conn)
+{
+	if (conn == NULL || conn->db == NULL || !dlist_is_empty(&conn->stmts) ||
+		conn->write_xact)
+		return;
+	end_transaction(conn);
+	if (dlist_is_empty(&conn->stmts))
+		close_connection(conn);
 }
 
 /* The SQLite handle of an open connection. */
@@ -435,7 +464,8 @@ open_large_object(SqliteConn *entry, bool write)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot write to the SQLite database in %s", entry->path),
 				 errdetail("A SQLite database in a large object is read-only.")));
-	uri = sqlite_lo_open_uri(entry->large_object, entry->path);
+	uri = sqlite_lo_open_uri(entry->large_object, entry->path,
+							 &entry->lo_snapshot);
 	rc = sqlite3_open_v2(uri, &db,
 						 SQLITE_OPEN_READONLY | SQLITE_OPEN_URI |
 						 SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
@@ -443,8 +473,21 @@ open_large_object(SqliteConn *entry, bool write)
 	sqlite_lo_open_done();
 	pfree(uri);
 	entry->writable = false;
+
+	/*
+	 * SQLite's temporary tables and sorts in memory, bounded by the heap
+	 * limit: anyone may upload a file, whose views could sort without end.
+	 */
 	if (rc == SQLITE_OK)
+	{
+		failed = "PRAGMA temp_store = MEMORY";
+		rc = sqlite3_exec(db, failed, NULL, NULL, NULL);
+	}
+	if (rc == SQLITE_OK)
+	{
+		failed = NULL;
 		rc = configure_handle(db, entry, &failed);
+	}
 	if (rc != SQLITE_OK)
 	{
 		const char *raw = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
@@ -886,6 +929,8 @@ sqlite_file_read(SqliteConn *conn, void *buf, int len, int64 offset)
 	sqlite3_file *fp = main_file(conn);
 	int			rc = fp->pMethods->xRead(fp, buf, len, (sqlite3_int64) offset);
 
+	if (rc != SQLITE_OK && rc != SQLITE_IOERR_SHORT_READ)
+		sqlite_lo_rethrow();	/* a large-object read's own error */
 	if (rc == SQLITE_IOERR_SHORT_READ)
 		return false;
 	if (rc != SQLITE_OK)
@@ -1097,6 +1142,9 @@ sqlite_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	if (event != SUBXACT_EVENT_PRE_COMMIT_SUB &&
 		event != SUBXACT_EVENT_ABORT_SUB)
 		return;
+	/* an error a large-object read caught goes with its subtransaction */
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		sqlite_lo_forget_error();
 	if (ConnectionHash == NULL)
 		return;
 
@@ -1247,6 +1295,7 @@ close_large_objects(bool isCommit)
 	HASH_SEQ_STATUS scan;
 	SqliteConn *entry;
 
+	sqlite_lo_set_aborting(!isCommit);
 	hash_seq_init(&scan, ConnectionHash);
 	while ((entry = (SqliteConn *) hash_seq_search(&scan)))
 	{

@@ -6,11 +6,12 @@
  *		  demand, and nothing is written to the server's disk for it.
  *
  * The large object is opened with inv_open(INV_READ) in the caller's
- * transaction: it is read under the snapshot active at the open (a
- * concurrent lo_put or lo_unlink cannot change what is read), its SELECT
- * privilege is checked as the current user, and its descriptor is closed
- * when the connection is closed, at the latest at the end of the
- * transaction (connection.c).
+ * transaction: it is read under the snapshot active at the open, registered
+ * for the transaction (a concurrent lo_put or lo_unlink cannot change what
+ * is read), its SELECT privilege is checked as the current user (and again
+ * at every later use of the handle), and its descriptor is closed when the
+ * connection is closed, at the latest at the end of the transaction
+ * (connection.c).
  *
  * A large-object read can raise a PostgreSQL error (a cancel, a damaged
  * page).  SQLite calls us and must not be longjmp'd through, so each
@@ -31,7 +32,10 @@
 #include "libpq/libpq-fs.h"
 #include "miscadmin.h"
 #include "storage/large_object.h"
+#include "utils/acl.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/snapmgr.h"
 
 #include "sqlite_fdw_mig.h"
 
@@ -62,10 +66,14 @@ static ErrorData *saved_error = NULL;
 /* inv_api.c's relations were opened in this transaction */
 static bool lo_used = false;
 
+/* closing during an abort: the resource owner releases the snapshots */
+static bool lo_aborting = false;
+
 static void
 keep_error(MemoryContext cxt)
 {
-	MemoryContextSwitchTo(TopMemoryContext);
+	/* freed with the transaction, if never re-thrown */
+	MemoryContextSwitchTo(TopTransactionContext);
 	if (saved_error == NULL)
 		saved_error = CopyErrorData();
 	FlushErrorState();
@@ -84,7 +92,42 @@ sqlite_lo_rethrow(void)
 	if (edata == NULL)
 		return;
 	saved_error = NULL;
+	/* the copy is in TopTransactionContext, freed with the transaction */
 	ReThrowError(edata);
+}
+
+/*
+ * Forget a caught error that was not re-thrown: at the abort of the
+ * subtransaction it happened in (its resources are released with it).
+ */
+void
+sqlite_lo_forget_error(void)
+{
+	saved_error = NULL;
+}
+
+/* Closing handles during an abort (no snapshot to unregister), or not. */
+void
+sqlite_lo_set_aborting(bool aborting)
+{
+	lo_aborting = aborting;
+}
+
+/*
+ * The current user must be allowed to read large object "loid": checked at
+ * every use of an open handle, since a handle opened by one role (a
+ * SECURITY DEFINER function, SET ROLE) stays open for the transaction.
+ */
+void
+sqlite_lo_check_access(Oid loid, Snapshot snapshot)
+{
+	/* in the snapshot the large object is read in */
+	if (!lo_compat_privileges &&
+		pg_largeobject_aclcheck_snapshot(loid, GetUserId(), ACL_SELECT,
+										 snapshot) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for large object %u", loid)));
 }
 
 /*
@@ -99,9 +142,11 @@ sqlite_lo_rethrow(void)
 void
 sqlite_lo_xact_end(bool isCommit)
 {
-	if (saved_error)
-		FreeErrorData(saved_error);
-	saved_error = NULL;
+	/* a caught error never re-thrown: the commit must not go through */
+	if (isCommit)
+		sqlite_lo_rethrow();
+	saved_error = NULL;			/* in TopTransactionContext */
+	lo_aborting = false;
 	pending_desc = NULL;
 	pending_oid = InvalidOid;
 	if (lo_used)
@@ -120,6 +165,10 @@ lo_close(sqlite3_file *f)
 		return SQLITE_OK;
 	PG_TRY();
 	{
+		/* on abort the resource owner releases it */
+		if (lf->desc->snapshot != NULL && !lo_aborting)
+			UnregisterSnapshotFromOwner(lf->desc->snapshot,
+										TopTransactionResourceOwner);
 		inv_close(lf->desc);
 	}
 	PG_CATCH();
@@ -368,10 +417,11 @@ sqlite_lo_vfs_register(void)
  * holds a SQLite database, and return the URI under which sqlite3_open_v2()
  * opens it through this VFS; the open takes the descriptor.  Call
  * sqlite_lo_open_done() after sqlite3_open_v2(), whatever it returned.
- * "label" names the large object in messages.
+ * "label" names the large object in messages.  *snapshot is set to the
+ * snapshot it is read in, registered until the handle is closed.
  */
 char *
-sqlite_lo_open_uri(Oid loid, const char *label)
+sqlite_lo_open_uri(Oid loid, const char *label, Snapshot *snapshot)
 {
 	LargeObjectDesc *desc;
 	unsigned char header[100];
@@ -408,6 +458,15 @@ sqlite_lo_open_uri(Oid loid, const char *label)
 	}
 	PG_END_TRY();
 
+	/*
+	 * inv_open() lends the active snapshot, which may end with the
+	 * statement; keep our own registration of it for the transaction (as
+	 * lo_open() does), so every statement reads the same image.
+	 */
+	if (desc->snapshot != NULL)
+		desc->snapshot = RegisterSnapshotOnOwner(desc->snapshot,
+												 TopTransactionResourceOwner);
+
 	pending_wal = (header[18] == 2 || header[19] == 2);
 	if (pending_wal)
 		ereport(WARNING,
@@ -416,6 +475,7 @@ sqlite_lo_open_uri(Oid loid, const char *label)
 						label),
 				 errdetail("The \"-wal\" file beside a database in WAL mode holds its latest commits until a checkpoint; it was not uploaded."),
 				 errhint("Upload a single-file copy instead: sqlite3 app.db \"VACUUM INTO 'upload.db'\".")));
+	*snapshot = desc->snapshot;
 	pending_desc = desc;
 	pending_oid = loid;
 	pending_size = size;
@@ -428,7 +488,12 @@ void
 sqlite_lo_open_done(void)
 {
 	if (pending_desc != NULL)
+	{
+		if (pending_desc->snapshot != NULL)
+			UnregisterSnapshotFromOwner(pending_desc->snapshot,
+										TopTransactionResourceOwner);
 		inv_close(pending_desc);
+	}
 	pending_desc = NULL;
 	pending_oid = InvalidOid;
 }

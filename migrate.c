@@ -220,6 +220,8 @@ run_plan(FunctionCallInfo fcinfo, bool large_object)
 		mig_build_steps(&m);
 		if (m.snapshot > 0)
 			FileClose(m.snapshot);	/* removes the copy */
+		/* the staging server is rolled back: close its file now */
+		sqlite_release_connection(m.conn);
 
 		SPI_finish();
 		AtEOXact_GUC(true, nestlevel);

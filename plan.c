@@ -1,3 +1,14 @@
+/*
+ * The history rows if_exists => 'replace' trusts: those of migrations run by
+ * the same role, or by a role that may read server files.  Any role may
+ * migrate an uploaded large object, so a row written by an unprivileged role
+ * must not let a later migration by another role drop a table of that name.
+ */
+#define HISTORY_TRUSTED \
+	"(h.migrated_by = session_user OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles AS r " \
+	"WHERE r.rolname = h.migrated_by AND " \
+	"pg_catalog.pg_has_role(r.oid, 'pg_read_server_files', 'USAGE')))"
+
 /*-------------------------------------------------------------------------
  *
  * plan.c
@@ -986,7 +997,7 @@ check_existing(Migration *m, List **drop, List **drop_views)
 
 		args[0] = CStringGetTextDatum(m->opts.target_schema);
 		if (sqlite_spi_run_args(psprintf("SELECT jsonb_array_elements_text(h.objects -> 'tables') "
-										   "FROM %s.sqlite_migration_history AS h WHERE h.target_schema = $1",
+										   "FROM %s.sqlite_migration_history AS h WHERE h.target_schema = $1 AND " HISTORY_TRUSTED,
 										   quote_identifier(get_namespace_name(sqlite_ext_nsp))),
 								  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not read the migration history");
@@ -1007,7 +1018,7 @@ check_existing(Migration *m, List **drop, List **drop_views)
 										   "FROM %s.sqlite_migration_history AS h, "
 										   "pg_catalog.jsonb_array_elements_text(h.objects -> 'views') AS v, "
 										   "pg_catalog.pg_class AS c, pg_catalog.pg_namespace AS n "
-										   "WHERE h.target_schema = $1 AND c.oid = pg_catalog.to_regclass(v) "
+										   "WHERE h.target_schema = $1 AND " HISTORY_TRUSTED " AND c.oid = pg_catalog.to_regclass(v) "
 										   "AND c.relkind = 'v' AND n.oid = c.relnamespace AND n.nspname = $1",
 										   quote_identifier(get_namespace_name(sqlite_ext_nsp))),
 								  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)

@@ -82,8 +82,11 @@ CREATE POLICY sqlite_migration_history_read ON sqlite_migration_history
   USING (migrated_by IN (current_user, session_user)
          OR pg_catalog.pg_has_role(current_user, 'pg_read_server_files', 'USAGE'));
 
--- Only migrate_sqlite can write the history (the C function refuses any
--- other caller), so no row can be planted for if_exists => 'replace'.
+-- Only a running migration can write the history (the C function refuses
+-- any other caller).  if_exists => 'replace' trusts only the rows of the
+-- same role or of roles that may read server files (plan.c), so a row from
+-- an unprivileged role's migration of a large object cannot make another
+-- role's migration drop a table.
 CREATE FUNCTION sqlite_fdw_mig_record_history(
     started_at timestamptz, database text, file_size bigint, target_schema name,
     objects jsonb, report jsonb, options jsonb)

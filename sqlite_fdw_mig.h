@@ -18,6 +18,7 @@
 #include "nodes/execnodes.h"
 #include "nodes/parsenodes.h"
 #include "nodes/pathnodes.h"
+#include "utils/snapshot.h"
 #include "nodes/plannodes.h"
 #include "commands/explain.h"
 #include "utils/jsonb.h"
@@ -112,6 +113,7 @@ extern int64 sqlite_file_size(SqliteConn *conn);
 extern bool sqlite_file_read(SqliteConn *conn, void *buf, int len, int64 offset);
 extern void sqlite_exec(SqliteConn *conn, const char *sql);
 extern sqlite3 *sqlite_conn_handle(SqliteConn *conn);
+extern void sqlite_release_connection(SqliteConn *conn);
 extern const char *sqlite_conn_path(SqliteConn *conn);
 extern SqliteStmt *sqlite_prepare(SqliteConn *conn, const char *sql);
 extern int	sqlite_step(SqliteStmt *st);
@@ -250,10 +252,14 @@ extern void sqlite_append_ident_utf8(StringInfo buf, const char *utf8);
  * ---------------------------------------------------------------------
  */
 extern void sqlite_lo_vfs_register(void);
-extern char *sqlite_lo_open_uri(Oid loid, const char *label);
+extern char *sqlite_lo_open_uri(Oid loid, const char *label,
+								Snapshot *snapshot);
 extern void sqlite_lo_open_done(void);
 extern void sqlite_lo_rethrow(void);
 extern void sqlite_lo_xact_end(bool isCommit);
+extern void sqlite_lo_forget_error(void);
+extern void sqlite_lo_set_aborting(bool aborting);
+extern void sqlite_lo_check_access(Oid loid, Snapshot snapshot);
 
 /* ---------------------------------------------------------------------
  * in upper.c

@@ -158,6 +158,18 @@ GRANT SELECT ON lo_ft.parent TO regress_lo_other;
 SET ROLE regress_lo_other;
 SELECT count(*) FROM lo_ft.parent;
 RESET ROLE;
+-- nor once a SECURITY DEFINER function of the owner has opened it in the
+-- same transaction: the right is checked at every use of the open handle
+SET ROLE regress_lo_user;
+CREATE FUNCTION lo_ft.parent_count() RETURNS bigint LANGUAGE sql SECURITY DEFINER
+  AS 'SELECT count(*) FROM lo_ft.parent';
+GRANT EXECUTE ON FUNCTION lo_ft.parent_count() TO regress_lo_other;
+SET ROLE regress_lo_other;
+BEGIN;
+SELECT lo_ft.parent_count() > 0 AS through_the_function;
+SELECT count(*) FROM lo_ft.parent;
+ROLLBACK;
+RESET ROLE;
 
 DROP SCHEMA lo_types, lo_keys, path_types, path_keys, scratch, lo_ft CASCADE;
 DROP SERVER lo_srv CASCADE;
