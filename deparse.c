@@ -59,8 +59,9 @@ typedef struct DeparseCtx
 static PushClass push_class_of_type(Oid typid);
 static Var *strip_to_var(Expr *e, Index relid);
 static bool is_value_operand(Expr *e, Index relid);
-static bool pushable_opexpr(OpExpr *op, Index relid, Var **var,
+static bool pushable_opexpr(OpExpr *op, Index relid, bool text_ok, Var **var,
 							Expr **value, bool *var_first);
+static bool rel_text_ok(RelOptInfo *baserel);
 static void deparse_clause(Expr *node, DeparseCtx *ctx, bool negate);
 static void deparse_column(Var *var, DeparseCtx *ctx);
 static int	add_param(Expr *value, DeparseCtx *ctx);
@@ -158,9 +159,10 @@ is_value_operand(Expr *e, Index relid)
 /*
  * Is "op" a comparison "column op value" (either way round) with a built-in
  * operator whose SQLite meaning is the same for the column's storage class?
+ * Text comparisons only if "text_ok" (the file's text is UTF-8).
  */
 static bool
-pushable_opexpr(OpExpr *op, Index relid, Var **var, Expr **value,
+pushable_opexpr(OpExpr *op, Index relid, bool text_ok, Var **var, Expr **value,
 				bool *var_first)
 {
 	HeapTuple	tup;
@@ -191,7 +193,7 @@ pushable_opexpr(OpExpr *op, Index relid, Var **var, Expr **value,
 
 	cls = push_class_of_type((*var)->vartype);
 	valtype = exprType((Node *) *value);
-	if (cls == PUSH_NONE)
+	if (cls == PUSH_NONE || (cls == PUSH_TEXT && !text_ok))
 		return false;
 
 	tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(op->opno));
@@ -223,6 +225,19 @@ pushable_opexpr(OpExpr *op, Index relid, Var **var, Expr **value,
 			break;
 	}
 	return false;
+}
+
+/*
+ * May text be compared in SQLite for "baserel"?  Only in a UTF-8 file: in a
+ * UTF-16 file, text that differs in unpaired surrogates is different bytes
+ * to SQLite but reads as the same text in PostgreSQL.
+ */
+static bool
+rel_text_ok(RelOptInfo *baserel)
+{
+	SqliteRelInfo *info = (SqliteRelInfo *) baserel->fdw_private;
+
+	return info != NULL && info->utf8;
 }
 
 /*
@@ -262,6 +277,7 @@ sqlite_is_pushable_clause(PlannerInfo *root, RelOptInfo *baserel, Expr *clause)
 				bool		var_first;
 
 				return pushable_opexpr((OpExpr *) clause, baserel->relid,
+									   rel_text_ok(baserel),
 									   &var, &value, &var_first);
 			}
 		default:
@@ -284,8 +300,8 @@ sqlite_clause_lookup_attnum(RelOptInfo *baserel, Expr *clause)
 
 	if (clause == NULL || !IsA(clause, OpExpr))
 		return InvalidAttrNumber;
-	if (!pushable_opexpr((OpExpr *) clause, baserel->relid, &var, &value,
-						 &var_first))
+	if (!pushable_opexpr((OpExpr *) clause, baserel->relid, rel_text_ok(baserel),
+						 &var, &value, &var_first))
 		return InvalidAttrNumber;
 	opname = get_opname(((OpExpr *) clause)->opno);
 	if (opname == NULL || strcmp(opname, "=") != 0)
@@ -423,7 +439,7 @@ sqlite_clause_is_exact(Expr *clause, Index relid)
 				bool		var_first;
 				Const	   *c;
 
-				if (!pushable_opexpr((OpExpr *) clause, relid, &var, &value,
+				if (!pushable_opexpr((OpExpr *) clause, relid, true, &var, &value,
 									 &var_first))
 					return false;
 				if (push_class_of_type(var->vartype) != PUSH_FLOAT)
@@ -539,7 +555,7 @@ deparse_clause(Expr *node, DeparseCtx *ctx, bool negate)
 				int			param;
 
 				/* classification was done at planning; find the operands again */
-				if (!pushable_opexpr(op, ctx->relid, &var, &value, &var_first))
+				if (!pushable_opexpr(op, ctx->relid, true, &var, &value, &var_first))
 					elog(ERROR, "clause is not pushable");
 				cls = push_class_of_type(var->vartype);
 				opname = get_opname(op->opno);

@@ -294,6 +294,14 @@ sqliteGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel,
 				 errhint("Check the option \"table\" of foreign table \"%s\".",
 						 get_rel_name(foreigntableid))));
 
+	/* the text encoding, file header bytes 56-59 (1: UTF-8) */
+	{
+		unsigned char enc[4];
+
+		info->utf8 = sqlite_file_read(conn, enc, 4, 56) &&
+			enc[0] == 0 && enc[1] == 0 && enc[2] == 0 && enc[3] == 1;
+	}
+
 	foreach(lc, baserel->baserestrictinfo)
 	{
 		RestrictInfo *ri = lfirst_node(RestrictInfo, lc);

@@ -220,6 +220,7 @@ typedef struct SqliteRelInfo
 	bool		is_table;		/* an ordinary SQLite table (not a view) */
 	List	   *lookups;		/* SqliteLookup whose column is an attnum */
 	List	   *lookup_attnums; /* ... and that attnum (IntList) */
+	bool		utf8;			/* the file's text is UTF-8 */
 } SqliteRelInfo;
 
 extern void sqlite_bind_values(SqliteConn *conn, SqliteStmt *st, List *param_exprs,

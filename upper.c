@@ -140,7 +140,6 @@ typedef struct UpperCtx
 	Bitmapset  *attrs;			/* every column read (attnum) */
 } UpperCtx;
 
-static bool file_is_utf8(Oid relid);
 static Var *plain_var(Expr *e, Index relid);
 static bool add_scan_expr(UpperCtx *ctx, Expr *e);
 static bool classify_aggref(Aggref *a, Index relid, AggItemKind *kind,
@@ -148,21 +147,6 @@ static bool classify_aggref(Aggref *a, Index relid, AggItemKind *kind,
 static Path *copy_fallback_path(Path *p, PathTarget *target);
 static void append_item_sql(StringInfo buf, Relation rel, AggItemKind kind,
 							AttrNumber attnum, int minmax);
-
-/*
- * Is the text encoding of the file of foreign table "relid" UTF-8 (header
- * bytes 56-59: 1)?  In a UTF-16 file, values that differ only in unpaired
- * surrogates are different bytes to SQLite but read as the same text.
- */
-static bool
-file_is_utf8(Oid relid)
-{
-	SqliteConn *conn = sqlite_get_connection(GetForeignServer(GetForeignTable(relid)->serverid));
-	unsigned char enc[4];
-
-	return sqlite_file_read(conn, enc, 4, 56) &&
-		enc[0] == 0 && enc[1] == 0 && enc[2] == 0 && enc[3] == 1;
-}
 
 /* The Var of relation relid under relabeling, or NULL. */
 static Var *
@@ -393,7 +377,6 @@ sqliteGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
 	StringInfoData sql;
 	StringInfoData spec;
 	StringInfoData cols;
-	bool		utf8_checked = false;
 	List	   *params = NIL;
 	ListCell   *lc;
 	int			x;
@@ -519,12 +502,8 @@ sqliteGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
 		if (cls == 0)
 			ok = false;
 		/* text equality and grouping compare bytes: those of UTF-8 only */
-		if (cls == 't' && !utf8_checked)
-		{
-			if (!file_is_utf8(rte->relid))
-				ok = false;
-			utf8_checked = true;
-		}
+		if (cls == 't' && !info->utf8)
+			ok = false;
 		if (cls == '8' && x == info->alias_attnum)
 			continue;
 		appendStringInfoChar(&spec, cls);
