@@ -39,6 +39,7 @@
 #include "optimizer/planmain.h"
 #include "optimizer/restrictinfo.h"
 #include "parser/parse_type.h"
+#include "parser/parsetree.h"
 #include "pgstat.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -70,9 +71,18 @@ static const struct config_enum_entry aggregate_pushdown_options[] = {
 };
 
 
-/* Is this ForeignScan an aggregate computed by SQLite (upper.c)? */
+/*
+ * Is this ForeignScan an aggregate computed by SQLite (upper.c)?  A scan
+ * with LIMIT/OFFSET pushed down has scanrelid 0 too, but the fdw_private of
+ * an ordinary scan plus ScanPrivateLimitRti.
+ */
+#define IsLimitScan(node) \
+	(((ForeignScan *) (node)->ss.ps.plan)->scan.scanrelid == 0 && \
+	 list_length(((ForeignScan *) (node)->ss.ps.plan)->fdw_private) == \
+	 ScanPrivateLimitRti + 1)
 #define IsUpperScan(node) \
-	(((ForeignScan *) (node)->ss.ps.plan)->scan.scanrelid == 0)
+	(((ForeignScan *) (node)->ss.ps.plan)->scan.scanrelid == 0 && \
+	 !IsLimitScan(node))
 
 /* The slots of ForeignScan.fdw_private. */
 enum SqliteScanPrivate
@@ -83,8 +93,10 @@ enum SqliteScanPrivate
 	ScanPrivateRowsMode,		/* SqliteRowsMode (Integer) */
 	ScanPrivateMaterialize,		/* read every row before the statement runs
 								 * (Integer) */
-	ScanPrivateWrite			/* the statement writes to this file: take
+	ScanPrivateWrite,			/* the statement writes to this file: take
 								 * the write lock (Integer) */
+	ScanPrivateLimitRti			/* with LIMIT/OFFSET pushed: present, as a
+								 * marker (Integer) */
 };
 
 /* The execution state of a scan (or of ANALYZE's sampling read). */
@@ -106,6 +118,7 @@ typedef struct SqliteScanState
 	bool		params_bound;
 	int64		rows;			/* rows returned, for progress reports */
 	bool		materialize;	/* the statement writes to this file */
+	bool		limit;			/* LIMIT and OFFSET are the last two values */
 	Tuplestorestate *store;		/* then: every row, and its rowid last */
 	TupleDesc	storedesc;
 	TupleTableSlot *storeslot;
@@ -139,6 +152,9 @@ static int	sqlite_acquire_sample_rows(Relation relation, int elevel,
 									   double *totalrows, double *totaldeadrows);
 
 static ForeignServer *server_of(Oid relid);
+static ForeignScan *limit_plan(PlannerInfo *root, ForeignPath *best_path,
+							   List *tlist);
+static bool limit_value_ok(Node *n);
 static void scan_setup(SqliteScanState *ss, Relation rel, const char *sql,
 					   bool has_rowid, List *retrieved_attrs,
 					   SqliteRowsMode rows_mode, bool write);
@@ -528,7 +544,10 @@ sqliteGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 	List	   *remote_conds;
 	ListCell   *lc;
 
-	/* an aggregate computed by SQLite: upper.c */
+	/* LIMIT/OFFSET on one scan (below), or an aggregate (upper.c) */
+	if (IS_UPPER_REL(baserel) && best_path->fdw_private != NIL &&
+		IsA(linitial(best_path->fdw_private), Integer))
+		return limit_plan(root, best_path, tlist);
 	if (IS_UPPER_REL(baserel))
 		return sqlite_upper_plan(root, baserel, best_path, tlist, outer_plan);
 
@@ -574,6 +593,199 @@ sqliteGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 											   makeInteger(info->materialize)),
 									makeInteger(info->writes)),
 							NIL, NIL, outer_plan);
+}
+
+/*
+ * GetForeignUpperPaths, UPPERREL_FINAL: LIMIT and OFFSET sent to SQLite, for
+ * a query that reads one foreign table, unordered or in the order of its
+ * INTEGER PRIMARY KEY.  A scan steps SQLite one row at a time, so a LIMIT
+ * alone already stops SQLite's reading; what this saves is converting the
+ * rows OFFSET skips ("page 1000 of 20 rows" reads 20 rows' values, not
+ * 20,020).  SQLite must count exactly the rows PostgreSQL would, so every
+ * condition must be one SQLite evaluates exactly: none, or comparisons on
+ * the INTEGER PRIMARY KEY, which holds only integers.  (The other pushed
+ * conditions are pre-filters that let rows of other storage classes
+ * through; see deparse.c.)
+ */
+void
+sqlite_add_limit_paths(PlannerInfo *root, RelOptInfo *input_rel,
+					   RelOptInfo *final_rel, FinalPathExtraData *extra)
+{
+	Query	   *parse = root->parse;
+	RelOptInfo *base;
+	SqliteRelInfo *info;
+	ForeignPath *scan = NULL;
+	Bitmapset  *attrs = NULL;
+	ListCell   *lc;
+	int			relid;
+	int			x;
+	double		skipped;
+	double		returned;
+	Cost		read_cost = seq_page_cost / 50.0;
+	Cost		startup_cost;
+	Cost		total_cost;
+
+	if (!sqlite_enable_pushdown || !extra->limit_needed ||
+		final_rel->fdw_private != NULL)
+		return;
+	if (parse->commandType != CMD_SELECT || parse->rowMarks != NIL ||
+		parse->hasTargetSRFs || parse->hasAggs || parse->hasWindowFuncs ||
+		parse->groupClause != NIL || parse->groupingSets != NIL ||
+		parse->distinctClause != NIL || parse->havingQual != NULL ||
+		parse->setOperations != NULL || parse->limitOption != LIMIT_OPTION_COUNT)
+		return;
+	if (!limit_value_ok(parse->limitCount) || !limit_value_ok(parse->limitOffset))
+		return;
+	if (bms_membership(root->all_baserels) != BMS_SINGLETON)
+		return;
+	relid = bms_singleton_member(root->all_baserels);
+	base = find_base_rel(root, relid);
+	if (base->reloptkind != RELOPT_BASEREL || base->fdw_private == NULL)
+		return;
+	info = (SqliteRelInfo *) base->fdw_private;
+	if (info->writes || info->materialize ||
+		sqlite_table_rows_mode(planner_rt_fetch(relid, root)->relid) != SQLITE_ROWS_ALL)
+		return;
+
+	/* every condition in SQLite, and on the INTEGER PRIMARY KEY only */
+	if (list_length(info->remote_conds) != list_length(base->baserestrictinfo))
+		return;
+	foreach(lc, info->remote_conds)
+		pull_varattnos((Node *) lfirst_node(RestrictInfo, lc)->clause, relid, &attrs);
+	x = -1;
+	while ((x = bms_next_member(attrs, x)) >= 0)
+	{
+		if (info->alias_attnum == InvalidAttrNumber ||
+			x + FirstLowInvalidHeapAttributeNumber != info->alias_attnum)
+			return;
+	}
+	/* ordinary columns only: the scan tuple is the table's columns */
+	attrs = NULL;
+	pull_varattnos((Node *) base->reltarget->exprs, relid, &attrs);
+	x = -1;
+	while ((x = bms_next_member(attrs, x)) >= 0)
+	{
+		if (x + FirstLowInvalidHeapAttributeNumber <= 0)
+			return;
+	}
+
+	/* the scan that gives the order asked for (or none) */
+	foreach(lc, base->pathlist)
+	{
+		Path	   *p = (Path *) lfirst(lc);
+
+		if (!IsA(p, ForeignPath) || p->param_info != NULL)
+			continue;
+		if (root->sort_pathkeys == NIL ?
+			((ForeignPath *) p)->fdw_private == NIL :
+			((ForeignPath *) p)->fdw_private != NIL &&
+			pathkeys_contained_in(root->sort_pathkeys, p->pathkeys))
+			scan = (ForeignPath *) p;
+	}
+	if (scan == NULL)
+		return;
+
+	/*
+	 * Rows OFFSET skips are read by SQLite but never converted; those
+	 * returned cost what the scan's rows cost.
+	 */
+	skipped = Min((double) extra->offset_est, scan->path.rows);
+	returned = scan->path.rows - skipped;
+	if (extra->count_est > 0)
+		returned = Min(returned, (double) extra->count_est);
+	returned = clamp_row_est(returned);
+	startup_cost = scan->path.startup_cost + skipped * read_cost;
+	total_cost = startup_cost + returned * (read_cost + 2 * cpu_tuple_cost);
+
+	final_rel->fdw_private = info;
+	add_path(final_rel, (Path *)
+			 create_foreign_upper_path(root, final_rel,
+									   root->upper_targets[UPPERREL_FINAL],
+									   returned, startup_cost, total_cost,
+									   scan->path.pathkeys, NULL,
+									   list_make4(makeInteger(relid),
+												  scan->fdw_private,
+												  parse->limitCount,
+												  parse->limitOffset)));
+}
+
+/* A LIMIT or OFFSET value SQLite can be given: none, a constant, a parameter. */
+static bool
+limit_value_ok(Node *n)
+{
+	if (n == NULL)
+		return true;
+	if (exprType(n) != INT8OID)
+		return false;
+	return IsA(n, Const) || IsA(n, Param);
+}
+
+/*
+ * GetForeignPlan for the path above: the table's scan with " LIMIT ? OFFSET
+ * ?" (bound as the last two values; NULL means no limit, no offset), as a
+ * ForeignScan of no relation whose scan tuple is the table's columns.
+ */
+static ForeignScan *
+limit_plan(PlannerInfo *root, ForeignPath *best_path, List *tlist)
+{
+	List	   *priv = best_path->fdw_private;
+	int			relid = intVal(linitial(priv));
+	List	   *order = (List *) lsecond(priv);
+	Node	   *count = (Node *) lthird(priv);
+	Node	   *offset = (Node *) lfourth(priv);
+	RelOptInfo *base = find_base_rel(root, relid);
+	SqliteRelInfo *info = (SqliteRelInfo *) base->fdw_private;
+	Oid			foreigntableid = planner_rt_fetch(relid, root)->relid;
+	Relation	rel;
+	TupleDesc	desc;
+	StringInfoData sql;
+	List	   *retrieved_attrs;
+	List	   *params_list;
+	List	   *scan_tlist = NIL;
+	int			i;
+
+	initStringInfo(&sql);
+	rel = table_open(foreigntableid, NoLock);
+	sqlite_deparse_select(&sql, root, base, rel, info->table, info->rowid,
+						  info->remote_conds, false, info->alias_attnum,
+						  info->is_table, &retrieved_attrs, &params_list);
+	if (order != NIL)
+	{
+		appendStringInfoString(&sql, " ORDER BY ");
+		sqlite_append_ident(&sql, sqlite_column_name(foreigntableid, info->alias_attnum));
+		appendStringInfoString(&sql, intVal(linitial(order)) ? " DESC" : " ASC");
+	}
+	params_list = lappend(params_list, count ? count :
+						  (Node *) makeNullConst(INT8OID, -1, InvalidOid));
+	params_list = lappend(params_list, offset ? offset :
+						  (Node *) makeNullConst(INT8OID, -1, InvalidOid));
+	appendStringInfo(&sql, " LIMIT coalesce(?%d, -1) OFFSET coalesce(?%d, 0)",
+					 list_length(params_list) - 1, list_length(params_list));
+
+	/* the scan tuple: every column, in order (NULL for a dropped one) */
+	desc = RelationGetDescr(rel);
+	for (i = 1; i <= desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i - 1);
+		Expr	   *e = att->attisdropped ?
+			(Expr *) makeNullConst(INT4OID, -1, InvalidOid) :
+			(Expr *) makeVar(relid, i, att->atttypid, att->atttypmod,
+							 att->attcollation, 0);
+
+		scan_tlist = lappend(scan_tlist, makeTargetEntry(e, i, NULL, false));
+	}
+	table_close(rel, NoLock);
+
+	return make_foreignscan(tlist,
+							extract_actual_clauses(base->baserestrictinfo, false),
+							0, params_list,
+							lappend(lappend(list_make5(makeString(sql.data), retrieved_attrs,
+													   makeInteger(info->rowid != NULL),
+													   makeInteger(SQLITE_ROWS_ALL),
+													   makeInteger(false)),
+											makeInteger(false)),
+									makeInteger(relid)),
+							scan_tlist, NIL, NULL);
 }
 
 /* Does "node" hold a PARAM_EXEC Param (a value set per rescan)? */
@@ -656,7 +868,7 @@ sqliteBeginForeignScan(ForeignScanState *node, int eflags)
 	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
 	SqliteScanState *ss;
 
-	if (fsplan->scan.scanrelid == 0)
+	if (IsUpperScan(node))
 	{
 		sqlite_upper_begin(node, eflags);
 		return;
@@ -666,13 +878,18 @@ sqliteBeginForeignScan(ForeignScanState *node, int eflags)
 
 	ss = palloc0(sizeof(SqliteScanState));
 	node->fdw_state = ss;
-	scan_setup(ss, node->ss.ss_currentRelation,
+	scan_setup(ss, IsLimitScan(node) ?
+			   ExecOpenScanRelation(node->ss.ps.state,
+									bms_singleton_member(fsplan->fs_relids),
+									eflags) :
+			   node->ss.ss_currentRelation,
 			   strVal(list_nth(fsplan->fdw_private, ScanPrivateSql)),
 			   intVal(list_nth(fsplan->fdw_private, ScanPrivateHasRowid)) != 0,
 			   (List *) list_nth(fsplan->fdw_private, ScanPrivateRetrievedAttrs),
 			   (SqliteRowsMode) intVal(list_nth(fsplan->fdw_private, ScanPrivateRowsMode)),
 			   intVal(list_nth(fsplan->fdw_private, ScanPrivateWrite)) != 0);
 	ss->materialize = intVal(list_nth(fsplan->fdw_private, ScanPrivateMaterialize)) != 0;
+	ss->limit = IsLimitScan(node);
 	ss->scancxt = CurrentMemoryContext;
 	ss->param_exprs = ExecInitExprList(fsplan->fdw_exprs, (PlanState *) node);
 	ss->params_bound = false;
@@ -695,6 +912,24 @@ sqliteBeginForeignScan(ForeignScanState *node, int eflags)
 static void
 bind_params(SqliteScanState *ss, ExprContext *econtext)
 {
+	/* LIMIT and OFFSET, the last two values: PostgreSQL's checks */
+	if (ss->limit)
+	{
+		int			n = list_length(ss->param_exprs);
+		bool		isnull;
+		Datum		count = ExecEvalExpr(list_nth(ss->param_exprs, n - 2),
+										 econtext, &isnull);
+
+		if (!isnull && DatumGetInt64(count) < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_ROW_COUNT_IN_LIMIT_CLAUSE),
+					 errmsg("LIMIT must not be negative")));
+		count = ExecEvalExpr(list_nth(ss->param_exprs, n - 1), econtext, &isnull);
+		if (!isnull && DatumGetInt64(count) < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_ROW_COUNT_IN_RESULT_OFFSET_CLAUSE),
+					 errmsg("OFFSET must not be negative")));
+	}
 	sqlite_bind_values(ss->conn, ss->stmt, ss->param_exprs, econtext);
 	ss->params_bound = true;
 }

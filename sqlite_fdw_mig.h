@@ -225,6 +225,9 @@ typedef struct SqliteRelInfo
 
 extern void sqlite_bind_values(SqliteConn *conn, SqliteStmt *st, List *param_exprs,
 							   ExprContext *econtext);
+extern void sqlite_add_limit_paths(PlannerInfo *root, RelOptInfo *input_rel,
+								   RelOptInfo *final_rel,
+								   FinalPathExtraData *extra);
 
 /* ---------------------------------------------------------------------
  * in deparse.c

@@ -386,6 +386,12 @@ sqliteGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
 	Cost		startup_cost;
 	Cost		total_cost;
 
+	if (stage == UPPERREL_FINAL)
+	{
+		sqlite_add_limit_paths(root, input_rel, output_rel,
+							   (FinalPathExtraData *) extra);
+		return;
+	}
 	if (stage != UPPERREL_GROUP_AGG || !sqlite_enable_pushdown ||
 		sqlite_aggregate_pushdown == SQLITE_AGG_PUSHDOWN_OFF ||
 		output_rel->fdw_private != NULL)

@@ -167,6 +167,12 @@ RESET enable_mergejoin;
 -- Rows in the order of the INTEGER PRIMARY KEY come from SQLite's b-tree,
 -- forwards or backwards, in the order PostgreSQL's sort gives
 EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM t ORDER BY id DESC LIMIT 3;
+CREATE FUNCTION pg_temp.explain_lines(q text) RETURNS SETOF text
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM set_config('sqlite_fdw_mig.enable_pushdown', 'on', true);
+  RETURN QUERY EXECUTE 'EXPLAIN (VERBOSE, COSTS OFF) ' || q;
+END $$;
 CREATE FUNCTION ordered_ids(q text, pushdown bool) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -186,6 +192,38 @@ SELECT q, ordered_ids(q, true) AS with_pushdown,
     'SELECT id FROM t ORDER BY -id LIMIT 3',
     'SELECT x AS id FROM dpk ORDER BY x LIMIT 2',
     'SELECT x AS id FROM dpk ORDER BY x DESC LIMIT 2']) AS q;
+-- LIMIT and OFFSET go to SQLite when every condition is exact (none, or on
+-- the INTEGER PRIMARY KEY): the rows OFFSET skips are never converted
+EXPLAIN (VERBOSE, COSTS OFF) SELECT id, s FROM t ORDER BY id DESC LIMIT 3 OFFSET 2;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM t WHERE i > 0 ORDER BY id LIMIT 3;
+CREATE TEMP TABLE limit_results AS
+SELECT q, ordered_ids(q, true) AS with_pushdown, ordered_ids(q, false) AS without,
+       (SELECT bool_or(line ~ 'LIMIT coalesce') FROM
+          (SELECT * FROM pg_temp.explain_lines(q)) e(line)) AS pushed
+  FROM (SELECT format('SELECT id FROM %s%s ORDER BY id%s LIMIT %s OFFSET %s', tbl, w, d, l, o) AS q
+          FROM unnest(ARRAY['t', 't_tz']) AS tbl,
+               unnest(ARRAY['', ' WHERE id > 3', ' WHERE id <= 12 AND id <> 5', ' WHERE id IS NOT NULL',
+                            ' WHERE i > 0', ' WHERE s = ''7''']) AS w,
+               unnest(ARRAY['', ' DESC']) AS d,
+               unnest(ARRAY['0', '1', '4', '100', 'NULL']) AS l,
+               unnest(ARRAY['0', '3', '14', '20', 'NULL']) AS o) s;
+SELECT count(*) AS queries, count(*) FILTER (WHERE pushed) AS pushed,
+       count(*) FILTER (WHERE with_pushdown IS DISTINCT FROM without) AS differ
+  FROM limit_results;
+SELECT q, with_pushdown, pushed FROM limit_results
+ WHERE q IN ('SELECT id FROM t ORDER BY id DESC LIMIT 4 OFFSET 3',
+             'SELECT id FROM t_tz WHERE id > 3 ORDER BY id LIMIT 4 OFFSET 3',
+             'SELECT id FROM t WHERE i > 0 ORDER BY id LIMIT 4 OFFSET 3')
+ ORDER BY q;
+-- without ORDER BY, and with parameters, negative ones failing as PostgreSQL fails
+SELECT run_ids('SELECT id FROM t LIMIT 5 OFFSET 2', true) = run_ids('SELECT id FROM t LIMIT 5 OFFSET 2', false) AS same;
+PREPARE lim(bigint, bigint) AS SELECT id FROM t ORDER BY id LIMIT $1 OFFSET $2;
+EXECUTE lim(2, 13);
+EXECUTE lim(NULL, 13);
+EXECUTE lim(-1, 0);
+EXECUTE lim(1, -1);
+DEALLOCATE lim;
+
 -- an INTEGER PRIMARY KEY DESC column may hold NULLs: not ordered by SQLite
 EXPLAIN (VERBOSE, COSTS OFF) SELECT x FROM dpk ORDER BY x LIMIT 2;
 -- equality on a view's text column holding numbers keeps its guard
