@@ -78,8 +78,11 @@ static const struct config_enum_entry aggregate_pushdown_options[] = {
  */
 #define IsLimitScan(node) \
 	(((ForeignScan *) (node)->ss.ps.plan)->scan.scanrelid == 0 && \
-	 list_length(((ForeignScan *) (node)->ss.ps.plan)->fdw_private) == \
-	 ScanPrivateLimitRti + 1)
+	 IsA(llast(((ForeignScan *) (node)->ss.ps.plan)->fdw_private), String) && \
+	 strcmp(strVal(llast(((ForeignScan *) (node)->ss.ps.plan)->fdw_private)), \
+			LIMIT_SCAN_MARKER) == 0)
+#define LIMIT_SCAN_MARKER "limit"
+
 #define IsUpperScan(node) \
 	(((ForeignScan *) (node)->ss.ps.plan)->scan.scanrelid == 0 && \
 	 !IsLimitScan(node))
@@ -95,8 +98,8 @@ enum SqliteScanPrivate
 								 * (Integer) */
 	ScanPrivateWrite,			/* the statement writes to this file: take
 								 * the write lock (Integer) */
-	ScanPrivateLimitRti			/* with LIMIT/OFFSET pushed: present, as a
-								 * marker (Integer) */
+	ScanPrivateLimitRti			/* with LIMIT/OFFSET pushed: LIMIT_SCAN_MARKER
+								 * (String) */
 };
 
 /* The execution state of a scan (or of ANALYZE's sampling read). */
@@ -602,10 +605,10 @@ sqliteGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
  * alone already stops SQLite's reading; what this saves is converting the
  * rows OFFSET skips ("page 1000 of 20 rows" reads 20 rows' values, not
  * 20,020).  SQLite must count exactly the rows PostgreSQL would, so every
- * condition must be one SQLite evaluates exactly: none, or comparisons on
- * the INTEGER PRIMARY KEY, which holds only integers.  (The other pushed
- * conditions are pre-filters that let rows of other storage classes
- * through; see deparse.c.)
+ * condition must be one SQLite evaluates exactly: none, IS [NOT] NULL, or
+ * comparisons on the INTEGER PRIMARY KEY, which holds only integers.  (The
+ * other pushed conditions are pre-filters that let rows of other storage
+ * classes through; see deparse.c.)
  */
 void
 sqlite_add_limit_paths(PlannerInfo *root, RelOptInfo *input_rel,
@@ -647,17 +650,34 @@ sqlite_add_limit_paths(PlannerInfo *root, RelOptInfo *input_rel,
 		sqlite_table_rows_mode(planner_rt_fetch(relid, root)->relid) != SQLITE_ROWS_ALL)
 		return;
 
-	/* every condition in SQLite, and on the INTEGER PRIMARY KEY only */
+	/*
+	 * A volatile function in the select list runs once per row PostgreSQL's
+	 * Limit reads, skipped ones included: it must stay there.
+	 */
+	if (contain_volatile_functions((Node *) root->upper_targets[UPPERREL_FINAL]->exprs))
+		return;
+
+	/*
+	 * Every condition in SQLite, and exact there: IS [NOT] NULL on any
+	 * column, comparisons on the INTEGER PRIMARY KEY only.
+	 */
 	if (list_length(info->remote_conds) != list_length(base->baserestrictinfo))
 		return;
 	foreach(lc, info->remote_conds)
-		pull_varattnos((Node *) lfirst_node(RestrictInfo, lc)->clause, relid, &attrs);
-	x = -1;
-	while ((x = bms_next_member(attrs, x)) >= 0)
 	{
-		if (info->alias_attnum == InvalidAttrNumber ||
-			x + FirstLowInvalidHeapAttributeNumber != info->alias_attnum)
-			return;
+		Expr	   *clause = lfirst_node(RestrictInfo, lc)->clause;
+
+		if (IsA(clause, NullTest))
+			continue;
+		attrs = NULL;
+		pull_varattnos((Node *) clause, relid, &attrs);
+		x = -1;
+		while ((x = bms_next_member(attrs, x)) >= 0)
+		{
+			if (info->alias_attnum == InvalidAttrNumber ||
+				x + FirstLowInvalidHeapAttributeNumber != info->alias_attnum)
+				return;
+		}
 	}
 	/* ordinary columns only: the scan tuple is the table's columns */
 	attrs = NULL;
@@ -674,6 +694,9 @@ sqlite_add_limit_paths(PlannerInfo *root, RelOptInfo *input_rel,
 	{
 		Path	   *p = (Path *) lfirst(lc);
 
+		/* the select list's expressions: computed by our scan */
+		if (IsA(p, ProjectionPath))
+			p = ((ProjectionPath *) p)->subpath;
 		if (!IsA(p, ForeignPath) || p->param_info != NULL)
 			continue;
 		if (root->sort_pathkeys == NIL ?
@@ -689,10 +712,14 @@ sqlite_add_limit_paths(PlannerInfo *root, RelOptInfo *input_rel,
 	 * Rows OFFSET skips are read by SQLite but never converted; those
 	 * returned cost what the scan's rows cost.
 	 */
-	skipped = Min((double) extra->offset_est, scan->path.rows);
+	/* unknown values (parameters) count as a tenth, as for a Limit node */
+	skipped = extra->offset_est > 0 ? (double) extra->offset_est :
+		extra->offset_est < 0 ? scan->path.rows * 0.10 : 0;
+	skipped = Min(skipped, scan->path.rows);
 	returned = scan->path.rows - skipped;
-	if (extra->count_est > 0)
-		returned = Min(returned, (double) extra->count_est);
+	if (extra->count_est != 0)
+		returned = Min(returned, extra->count_est > 0 ? (double) extra->count_est :
+					   scan->path.rows * 0.10);
 	returned = clamp_row_est(returned);
 	startup_cost = scan->path.startup_cost + skipped * read_cost;
 	total_cost = startup_cost + returned * (read_cost + 2 * cpu_tuple_cost);
@@ -784,7 +811,7 @@ limit_plan(PlannerInfo *root, ForeignPath *best_path, List *tlist)
 													   makeInteger(SQLITE_ROWS_ALL),
 													   makeInteger(false)),
 											makeInteger(false)),
-									makeInteger(relid)),
+									makeString(LIMIT_SCAN_MARKER)),
 							scan_tlist, NIL, NULL);
 }
 
@@ -917,18 +944,19 @@ bind_params(SqliteScanState *ss, ExprContext *econtext)
 	{
 		int			n = list_length(ss->param_exprs);
 		bool		isnull;
-		Datum		count = ExecEvalExpr(list_nth(ss->param_exprs, n - 2),
-										 econtext, &isnull);
+		Datum		v = ExecEvalExpr(list_nth(ss->param_exprs, n - 1),
+									 econtext, &isnull);
 
-		if (!isnull && DatumGetInt64(count) < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_ROW_COUNT_IN_LIMIT_CLAUSE),
-					 errmsg("LIMIT must not be negative")));
-		count = ExecEvalExpr(list_nth(ss->param_exprs, n - 1), econtext, &isnull);
-		if (!isnull && DatumGetInt64(count) < 0)
+		/* in the order PostgreSQL's Limit node checks them */
+		if (!isnull && DatumGetInt64(v) < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_ROW_COUNT_IN_RESULT_OFFSET_CLAUSE),
 					 errmsg("OFFSET must not be negative")));
+		v = ExecEvalExpr(list_nth(ss->param_exprs, n - 2), econtext, &isnull);
+		if (!isnull && DatumGetInt64(v) < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_ROW_COUNT_IN_LIMIT_CLAUSE),
+					 errmsg("LIMIT must not be negative")));
 	}
 	sqlite_bind_values(ss->conn, ss->stmt, ss->param_exprs, econtext);
 	ss->params_bound = true;
@@ -1240,6 +1268,14 @@ sqliteExplainForeignScan(ForeignScanState *node, ExplainState *es)
 	{
 		sqlite_upper_explain(node, es);
 		return;
+	}
+	if (IsLimitScan(node))
+	{
+		RangeTblEntry *rte = exec_rt_fetch(bms_singleton_member(fsplan->fs_relids),
+										   node->ss.ps.state);
+
+		ExplainPropertyText("Relations",
+							psprintf("Limit on (%s)", get_rel_name(rte->relid)), es);
 	}
 	if (es->verbose)
 		ExplainPropertyText("SQLite query",

@@ -192,8 +192,9 @@ SELECT q, ordered_ids(q, true) AS with_pushdown,
     'SELECT id FROM t ORDER BY -id LIMIT 3',
     'SELECT x AS id FROM dpk ORDER BY x LIMIT 2',
     'SELECT x AS id FROM dpk ORDER BY x DESC LIMIT 2']) AS q;
--- LIMIT and OFFSET go to SQLite when every condition is exact (none, or on
--- the INTEGER PRIMARY KEY): the rows OFFSET skips are never converted
+-- LIMIT and OFFSET go to SQLite when every condition is exact (none,
+-- IS [NOT] NULL, or on the INTEGER PRIMARY KEY): the rows OFFSET skips are
+-- never converted
 EXPLAIN (VERBOSE, COSTS OFF) SELECT id, s FROM t ORDER BY id DESC LIMIT 3 OFFSET 2;
 EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM t WHERE i > 0 ORDER BY id LIMIT 3;
 CREATE TEMP TABLE limit_results AS
@@ -215,6 +216,18 @@ SELECT q, with_pushdown, pushed FROM limit_results
              'SELECT id FROM t_tz WHERE id > 3 ORDER BY id LIMIT 4 OFFSET 3',
              'SELECT id FROM t WHERE i > 0 ORDER BY id LIMIT 4 OFFSET 3')
  ORDER BY q;
+-- expressions in the select list are computed by the scan, for the rows
+-- returned; a volatile one stays above PostgreSQL's Limit, which runs it
+-- for the skipped rows too
+EXPLAIN (VERBOSE, COSTS OFF) SELECT id * 2, upper(s) FROM t ORDER BY id LIMIT 2 OFFSET 3;
+SELECT id * 2, upper(s) FROM t ORDER BY id LIMIT 2 OFFSET 3;
+CREATE SEQUENCE lim_seq;
+EXPLAIN (COSTS OFF) SELECT nextval('lim_seq'), id FROM t ORDER BY id LIMIT 2 OFFSET 5;
+SELECT nextval('lim_seq'), id FROM t ORDER BY id LIMIT 2 OFFSET 5;
+SELECT q, ordered_ids(q, true) AS with_pushdown, ordered_ids(q, true) = ordered_ids(q, false) AS same
+  FROM unnest(ARRAY['SELECT id FROM (SELECT id, id * 2 AS d FROM t ORDER BY id DESC LIMIT 3 OFFSET 1) s',
+                    'SELECT id FROM t WHERE s IS NULL OR id > 13 ORDER BY id LIMIT 5',
+                    'SELECT id FROM t WHERE s IS NOT NULL ORDER BY id LIMIT 3 OFFSET 12']) AS q;
 -- without ORDER BY, and with parameters, negative ones failing as PostgreSQL fails
 SELECT run_ids('SELECT id FROM t LIMIT 5 OFFSET 2', true) = run_ids('SELECT id FROM t LIMIT 5 OFFSET 2', false) AS same;
 PREPARE lim(bigint, bigint) AS SELECT id FROM t ORDER BY id LIMIT $1 OFFSET $2;
@@ -222,6 +235,13 @@ EXECUTE lim(2, 13);
 EXECUTE lim(NULL, 13);
 EXECUTE lim(-1, 0);
 EXECUTE lim(1, -1);
+EXECUTE lim(-1, -1);
+-- a generic plan keeps the parameters
+SET plan_cache_mode = force_generic_plan;
+EXPLAIN (COSTS OFF) EXECUTE lim(2, 13);
+EXECUTE lim(2, 13);
+EXECUTE lim(3, 0);
+RESET plan_cache_mode;
 DEALLOCATE lim;
 
 -- an INTEGER PRIMARY KEY DESC column may hold NULLs: not ordered by SQLite
