@@ -32,7 +32,7 @@ PORT=54349
 FUZZ_PORT=54348
 FUZZ_CASES="${CASES:-3000}"
 # shellcheck disable=SC2206  # a word list on purpose
-VALGRIND_TESTS=(${LONG_VALGRIND_TESTS:-types datetime migrate migrate_schema})
+VALGRIND_TESTS=(${LONG_VALGRIND_TESTS:-types datetime migrate migrate_schema pushdown_agg large_object})
 REQUIRED_PACKAGES+=(valgrind)
 
 PASSED=0
@@ -194,7 +194,7 @@ part_valgrind() {
     # shellcheck disable=SC2016  # expanded by that sh
     as_pg -- sh -c 'printf "%s\n" "" "fsync = off" "shared_buffers = 32MB" \
         "max_locks_per_transaction = 256" "autovacuum = off" "max_worker_processes = 4" \
-        "max_parallel_workers_per_gather = 0" >> "$1"' sh "$vdir/data/postgresql.conf"
+        "max_parallel_workers_per_gather = 0" "jit = off" >> "$1"' sh "$vdir/data/postgresql.conf"
     log "valgrind: starting postgres under valgrind on port $PORT"
     # shellcheck disable=SC2016  # expanded by that sh
     as_pg -- sh -c 'exec valgrind --quiet --trace-children=yes --track-origins=yes \
