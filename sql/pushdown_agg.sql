@@ -47,12 +47,16 @@ LANGUAGE plpgsql AS $$
 DECLARE
   line text;
   pushed bool := false;
+  outer_plan bool := false;
   fallback bool := true;
 BEGIN
   PERFORM set_config('sqlite_fdw_mig.enable_pushdown', 'on', true);
   FOR line IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || q LOOP
     IF line ~ 'Relations: Aggregate on' THEN
       pushed := true;
+    END IF;
+    IF pushed AND line ~ '(Aggregate|Group)' AND line !~ 'Relations:' THEN
+      outer_plan := true;
     END IF;
     IF pushed AND line ~ '(Aggregate|Group).*never executed' THEN
       fallback := false;
@@ -61,7 +65,8 @@ BEGIN
   IF NOT pushed THEN
     RETURN 'local';
   END IF;
-  RETURN CASE WHEN fallback THEN 'fallback' ELSE 'sqlite' END;
+  -- no outer plan: nothing to check (no column read but a bigint key)
+  RETURN CASE WHEN outer_plan AND fallback THEN 'fallback' ELSE 'sqlite' END;
 EXCEPTION WHEN others THEN
   RETURN 'ERROR ' || SQLSTATE;
 END $$;
