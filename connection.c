@@ -66,6 +66,7 @@ struct SqliteConn
 	bool		doomed;			/* a savepoint could not be rolled back: the
 								 * SQLite transaction is gone */
 	bool		busy_waited;	/* the busy handler ran since busy_reset */
+	bool		utf8;			/* the file's text is UTF-8 (header, at open) */
 	bool		invalidated;	/* server options changed: reopen when idle */
 	uint32		server_hashvalue;	/* syscache hash of the server's OID */
 	dlist_head	stmts;			/* open SqliteStmts */
@@ -105,6 +106,7 @@ static const char *server_os_user(void);
 static int	errhint_file_access(int save_errno);
 static int	errdetail_for_sqlite(int rc, const char *msg, SqliteConn *conn);
 static int	configure_handle(sqlite3 *db, SqliteConn *entry, const char **failed);
+static bool header_is_utf8(sqlite3 *db);
 static void close_connection(SqliteConn *entry);
 static void xact_ended(SqliteConn *entry);
 static void private_conn_callback(void *arg);
@@ -197,7 +199,8 @@ get_entry(ForeignServer *server, bool write)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("cannot write to the SQLite database in %s", entry->path),
-					 errdetail("A SQLite database in a large object is read-only.")));
+					 errdetail("A SQLite database in a large object is read-only."),
+					 errhint("Write to the file where the application keeps it, then upload it again.")));
 		/* the handle may have been opened by another role */
 		if (entry->db != NULL)
 			sqlite_lo_check_access(entry->large_object, entry->lo_snapshot);
@@ -443,6 +446,7 @@ open_database(SqliteConn *entry, bool write)
 	}
 
 	entry->db = db;
+	entry->utf8 = header_is_utf8(db);
 }
 
 /*
@@ -463,7 +467,8 @@ open_large_object(SqliteConn *entry, bool write)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot write to the SQLite database in %s", entry->path),
-				 errdetail("A SQLite database in a large object is read-only.")));
+				 errdetail("A SQLite database in a large object is read-only."),
+				 errhint("Write to the file where the application keeps it, then upload it again.")));
 	uri = sqlite_lo_open_uri(entry->large_object, entry->path,
 							 &entry->lo_snapshot);
 	rc = sqlite3_open_v2(uri, &db,
@@ -506,6 +511,7 @@ open_large_object(SqliteConn *entry, bool write)
 				 failed ? errcontext("SQLite statement: %s", failed) : 0));
 	}
 	entry->db = db;
+	entry->utf8 = header_is_utf8(db);
 }
 
 /*
@@ -557,6 +563,29 @@ header_is_wal(sqlite3 *db)
 	return fp != NULL &&
 		fp->pMethods->xRead(fp, header, sizeof(header), 0) == SQLITE_OK &&
 		header[18] == 2 && header[19] == 2;
+}
+
+/*
+ * Is the text of the database open on "db" UTF-8 (header bytes 56-59: 1)?
+ * Read once at the open: the encoding never changes after a file's first
+ * table.
+ */
+static bool
+header_is_utf8(sqlite3 *db)
+{
+	sqlite3_file *fp = db_main_file(db);
+	unsigned char enc[4];
+
+	return fp != NULL &&
+		fp->pMethods->xRead(fp, enc, sizeof(enc), 56) == SQLITE_OK &&
+		enc[0] == 0 && enc[1] == 0 && enc[2] == 0 && enc[3] == 1;
+}
+
+/* Is the text of the file open on "conn" UTF-8? */
+bool
+sqlite_file_is_utf8(SqliteConn *conn)
+{
+	return conn->utf8;
 }
 
 static void
@@ -1425,6 +1454,26 @@ sqlite_report(SqliteConn *conn, int rc, const char *sql)
 }
 
 /*
+ * The message of each SQLite constraint failure, naming the table or file
+ * (its SQLSTATE: errcode_for_write).
+ */
+static const struct
+{
+	int			rc;
+	const char *message;
+}			constraint_messages[] =
+{
+	{SQLITE_CONSTRAINT_UNIQUE, gettext_noop("duplicate key value violates a unique constraint of %s")},
+	{SQLITE_CONSTRAINT_PRIMARYKEY, gettext_noop("duplicate key value violates a unique constraint of %s")},
+	{SQLITE_CONSTRAINT_ROWID, gettext_noop("duplicate key value violates a unique constraint of %s")},
+	{SQLITE_CONSTRAINT_NOTNULL, gettext_noop("null value violates a not-null constraint of %s")},
+	{SQLITE_CONSTRAINT_CHECK, gettext_noop("new row violates a check constraint of %s")},
+	{SQLITE_CONSTRAINT_FOREIGNKEY, gettext_noop("a change to %s violates a foreign key constraint")},
+	{SQLITE_CONSTRAINT_TRIGGER, gettext_noop("a trigger of %s refused the change")},
+	{SQLITE_CONSTRAINT_DATATYPE, gettext_noop("a value does not fit a column of STRICT %s")},
+};
+
+/*
  * Raise an ERROR for SQLite result code "rc" from a write to SQLite table
  * "table" (NULL: the transaction itself, BEGIN or COMMIT).  Constraint
  * failures get PostgreSQL's SQLSTATEs, with SQLite's message in the detail;
@@ -1439,6 +1488,7 @@ sqlite_report_write(SqliteConn *conn, int rc, const char *sql,
 	char	   *msg = sqlite_printable(raw, strlen(raw), 1000);
 	int			code = errcode_for_write(rc, conn);
 	char	   *what;
+	int			i;
 
 	sqlite_lo_rethrow();
 	CHECK_FOR_INTERRUPTS();
@@ -1449,50 +1499,16 @@ sqlite_report_write(SqliteConn *conn, int rc, const char *sql,
 
 	what = table ? psprintf("SQLite table \"%s\"", table) : conn_label(conn);
 
-	switch (rc)
+	for (i = 0; i < (int) lengthof(constraint_messages); i++)
 	{
-		case SQLITE_CONSTRAINT_UNIQUE:
-		case SQLITE_CONSTRAINT_PRIMARYKEY:
-		case SQLITE_CONSTRAINT_ROWID:
-			ereport(ERROR,
-					(errcode(code),
-					 errmsg("duplicate key value violates a unique constraint of %s", what),
-					 errdetail("SQLite: %s.", msg)));
-			break;
-		case SQLITE_CONSTRAINT_NOTNULL:
-			ereport(ERROR,
-					(errcode(code),
-					 errmsg("null value violates a not-null constraint of %s", what),
-					 errdetail("SQLite: %s.", msg)));
-			break;
-		case SQLITE_CONSTRAINT_CHECK:
-			ereport(ERROR,
-					(errcode(code),
-					 errmsg("new row violates a check constraint of %s", what),
-					 errdetail("SQLite: %s.", msg)));
-			break;
-		case SQLITE_CONSTRAINT_FOREIGNKEY:
-			ereport(ERROR,
-					(errcode(code),
-					 errmsg("a change to %s violates a foreign key constraint", what),
-					 errdetail("SQLite: %s.", msg),
-					 table ? 0 :
-					 errhint("A deferred foreign key of the SQLite file was still violated at commit.")));
-			break;
-		case SQLITE_CONSTRAINT_TRIGGER:
-			ereport(ERROR,
-					(errcode(code),
-					 errmsg("a trigger of %s refused the change", what),
-					 errdetail("SQLite: %s.", msg)));
-			break;
-		case SQLITE_CONSTRAINT_DATATYPE:
-			ereport(ERROR,
-					(errcode(code),
-					 errmsg("a value does not fit a column of STRICT %s", what),
-					 errdetail("SQLite: %s.", msg)));
-			break;
-		default:
-			break;
+		if (constraint_messages[i].rc != rc)
+			continue;
+		ereport(ERROR,
+				(errcode(code),
+				 errmsg(constraint_messages[i].message, what),
+				 errdetail("SQLite: %s.", msg),
+				 (rc == SQLITE_CONSTRAINT_FOREIGNKEY && table == NULL) ?
+				 errhint("A deferred foreign key of the SQLite file was still violated at commit.") : 0));
 	}
 
 	if (code == ERRCODE_LOCK_NOT_AVAILABLE)

@@ -33,6 +33,7 @@
 #include "miscadmin.h"
 #include "storage/large_object.h"
 #include "utils/acl.h"
+#include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 #include "utils/snapmgr.h"
@@ -127,7 +128,9 @@ sqlite_lo_check_access(Oid loid, Snapshot snapshot)
 										 snapshot) != ACLCHECK_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for large object %u", loid)));
+				 errmsg("permission denied for large object %u", loid),
+				 errhint("Its owner can allow it: GRANT SELECT ON LARGE OBJECT %u TO %s.",
+						 loid, quote_identifier(GetUserNameFromId(GetUserId(), false)))));
 }
 
 /*

@@ -172,7 +172,8 @@ sqlite_fdw_mig_validator(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a server with option \"large_object\" cannot be updatable"),
-				 errdetail("A SQLite database in a large object is read-only.")));
+				 errdetail("A SQLite database in a large object is read-only."),
+				 errhint("Leave option \"updatable\" off for this server.")));
 
 	PG_RETURN_VOID();
 }

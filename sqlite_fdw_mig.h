@@ -109,6 +109,7 @@ extern SqliteConn *sqlite_get_write_connection(ForeignServer *server);
 extern SqliteConn *sqlite_open_private(const char *path, int busy_timeout);
 extern void sqlite_close_private(SqliteConn *conn);
 extern bool sqlite_file_is_wal(SqliteConn *conn);
+extern bool sqlite_file_is_utf8(SqliteConn *conn);
 extern int64 sqlite_file_size(SqliteConn *conn);
 extern bool sqlite_file_read(SqliteConn *conn, void *buf, int len, int64 offset);
 extern void sqlite_exec(SqliteConn *conn, const char *sql);
